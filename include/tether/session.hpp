@@ -1,0 +1,126 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "tether/error.hpp"
+#include "tether/output_stream.hpp"
+#include "tether/result.hpp"
+
+namespace tether {
+
+/// Durations in seconds, fractional allowed; any std::chrono duration converts to it (`500ms`).
+using seconds = std::chrono::duration<double>;
+
+/// How a session starts. Every field has a default; an empty field means the default.
+struct session_options {
+  /// The shell as an argv, e.g. {"bash"} or {"ssh", "-T", "fred", "/bin/sh"}; looked up on PATH.
+  std::vector<std::string> shell_argv;
+  /// The shell as one command line, IPC::Session style: "ssh fred". Run through `/bin/sh -c
+  /// 'exec ...'`, so quoting and `VAR=value` prefixes work. Use either this or shell_argv.
+  std::string shell_command;
+  /// Default is `/bin/sh` when both are empty.
+
+  /// Default deadline for each command; run_options::timeout overrides it for one call.
+  /// Zero or negative means no deadline.
+  seconds timeout{60.0};
+  /// How long start-up (spawn and the first handshake with the shell) may take.
+  seconds start_timeout{30.0};
+  /// After interrupting a timed-out command, how long to wait for the shell to come back
+  /// before killing its process group and starting it again.
+  seconds interrupt_grace{2.0};
+  /// When the shell has died, the next run() starts a new one (and says so in its result)
+  /// instead of failing with errc::session_closed.
+  bool restart_on_death = false;
+  /// Directory the shell starts in; empty means the caller's.
+  std::string working_directory;
+  /// Shell commands run after start-up and after every restart (e.g. `cd /srv`, `export X=1`),
+  /// so that a restarted session regains its state. Their output is discarded; a failing one
+  /// makes start-up fail.
+  std::vector<std::string> setup_commands;
+};
+
+/// One command's options. Every field has a default; an empty field means the default.
+struct run_options {
+  /// Deadline for the whole command; unset means the session's timeout. <= 0 means none.
+  std::optional<seconds> timeout;
+  /// Interrupt the command when it has printed nothing for this long. Unset means none.
+  std::optional<seconds> idle_timeout;
+  /// Bytes given to the command as its stdin, followed by end of file. Unset means the command
+  /// reads /dev/null: a command never reads Tether's own control stream.
+  std::optional<std::string> stdin_data;
+  /// Keep at most this many bytes of each stream in the result; the rest is read and dropped,
+  /// and the result says so (`out_truncated` / `err_truncated`). Unset means no cap.
+  std::optional<std::size_t> output_cap;
+  /// Receives output as it arrives, in chunks of any size. When set, the result's out and err
+  /// stay empty, so output of any size needs no memory. Called on the caller's thread, inside
+  /// run(); it must not call back into the same session.
+  std::function<void(output_stream, std::string_view)> on_output;
+};
+
+/// A shell kept open, to which commands are sent one after another. `cd`, variables, exported
+/// variables, functions and umask persist between commands.
+///
+/// Move-only. Not thread-safe: use one session from one thread at a time (many sessions may
+/// be used from many threads). Destroying a session runs its stop ladder: close the shell's
+/// stdin, give it 100 ms to exit, then SIGKILL its whole process group (commands left running
+/// in the background included) and reap it. Nothing is left behind.
+class session {
+ public:
+  /// Start the shell and check that it answers. Throws tether::error: spawn_failed (the shell
+  /// program is missing or not executable; the message names it), start_failed (it did not
+  /// answer, or exited during start-up; the message has its stderr).
+  explicit session(session_options options = {});
+  /// The same, with the shell given as a command line ("ssh fred") and a default timeout.
+  explicit session(std::string_view shell_command, seconds timeout = seconds{60.0});
+
+  session(session&&) noexcept;
+  session& operator=(session&&) noexcept;
+  session(const session&) = delete;
+  session& operator=(const session&) = delete;
+  ~session();
+
+  /// Run one shell command line in the session and return its result. Throws tether::error when
+  /// the machinery fails (the shell died: errc::shell_exited, with the output captured so far in
+  /// error::partial(); the session was closed: errc::session_closed). A timeout is not an
+  /// error: the result says `timed_out`.
+  result run(std::string_view command, const run_options& options = {});
+  /// The same without exceptions: machinery failures set `ec` and `result::error`, and the
+  /// returned result keeps the output captured so far.
+  result run(std::string_view command, const run_options& options, std::error_code& ec);
+  /// Run a program with arguments, each word quoted safely: run_argv({"ls", "-l", path}).
+  result run_argv(std::initializer_list<std::string_view> argv, const run_options& options = {});
+  result run_argv(const std::vector<std::string>& argv, const run_options& options = {});
+
+  /// The last command's result (IPC::Session's stdout(), stderr() and errno()).
+  [[nodiscard]] const result& last() const;
+
+  /// The default per-command timeout; fractional seconds allowed; <= 0 means none.
+  void set_timeout(seconds timeout);
+  [[nodiscard]] seconds timeout() const;
+
+  /// The shell is running and ready for run().
+  [[nodiscard]] bool alive() const;
+  /// Where commands run, e.g. `local:/bin/sh`; used as result::target.
+  [[nodiscard]] const std::string& target() const;
+  /// The shell's process id (its process group id too); -1 once closed.
+  [[nodiscard]] int shell_pid() const;
+
+  /// Run the stop ladder now (see the class comment). Further run() calls fail with
+  /// errc::session_closed. Never throws.
+  void close() noexcept;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace tether

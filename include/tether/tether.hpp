@@ -1,0 +1,7 @@
+#pragma once
+
+#include "tether/error.hpp"
+#include "tether/output_stream.hpp"
+#include "tether/quote.hpp"
+#include "tether/result.hpp"
+#include "tether/session.hpp"

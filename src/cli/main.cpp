@@ -1,0 +1,65 @@
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/run_command.hpp"
+
+namespace {
+
+constexpr const char* run_footer = R"(
+Each COMMAND runs in the same shell, in order, so `cd /tmp` then `pwd` prints /tmp.
+Exit status: 0 when every command succeeded; otherwise the status of the last command
+that failed (124 if it timed out); 125 when Tether itself failed (the shell could not
+start or died: later commands are not run); 2 for bad usage.
+
+Examples:
+  tether run -- 'cd /tmp' pwd
+  tether run --shell bash --json -- 'echo hi' 'ls /nonexistent'
+  tether run --shell 'ssh fred' --timeout 5 -- hostname uptime)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Tether: keep shells open and run commands in them, each with its exact stdout, "
+      "stderr and exit status."};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tether 0.1.0");
+
+  tether::cli::run_request request;
+  auto* run = app.add_subcommand("run", "Run commands, in order, in one shell session");
+  run->add_option("--shell,-s", request.shell,
+                  "The shell to keep open, as a command line (default /bin/sh), e.g. bash, "
+                  "'ssh fred'");
+  run->add_option("--timeout", request.timeout_s,
+                  "Seconds each command may take (fractions allowed; 0 = none)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  run->add_option("--idle-timeout", request.idle_timeout_s,
+                  "Interrupt a command that prints nothing for this many seconds")
+      ->check(CLI::PositiveNumber);
+  run->add_option("--max-output", request.max_output,
+                  "Keep at most this many bytes of each stream per command");
+  run->add_flag("--json", request.json,
+                "One JSON object per command per line (see README.md for the fields)");
+  run->add_flag("--echo,-x", request.echo, "Print each command on stderr before running it");
+  run->add_option("commands", request.commands, "Shell command lines, each run as one command")
+      ->required();
+  run->footer(run_footer);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForAllHelp& help) {
+    return app.exit(help);
+  } catch (const CLI::CallForVersion& version) {
+    return app.exit(version);
+  } catch (const CLI::ParseError& failure) {
+    std::cerr << "tether: " << failure.what() << "\n"
+              << "Run 'tether --help' or 'tether run --help' for usage.\n";
+    return tether::cli::exit_code::usage;
+  }
+  return tether::cli::run_commands(request);
+}

@@ -1,0 +1,115 @@
+#include "cli/run_command.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/result_json.hpp"
+#include "tether/session.hpp"
+
+namespace tether::cli {
+
+namespace {
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t put = ::write(fd, bytes.data(), bytes.size());
+    if (put < 0) {
+      if (errno == EINTR) continue;
+      return;  // a closed stdout is the reader's choice; keep running the commands
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(put));
+  }
+}
+
+void print_line(int fd, const std::string& text) {
+  write_all(fd, text + "\n");
+}
+
+std::string format_seconds(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", value);
+  return text;
+}
+
+// A short note on stderr for what a user must not miss; the output itself is untouched.
+void report_human(const result& done, const std::string& command, double timeout_s) {
+  if (done.timed_out) {
+    print_line(2, "tether: '" + command + "' timed out after " + format_seconds(timeout_s) + " s" +
+                      (done.restarted ? " (the shell was restarted)" : ""));
+  } else if (done.exit_status && *done.exit_status != 0) {
+    print_line(2,
+               "tether: '" + command + "' exited with status " + std::to_string(*done.exit_status));
+  }
+  if (done.out_truncated || done.err_truncated) {
+    print_line(2, "tether: '" + command + "' printed more than --max-output; the rest was dropped");
+  }
+}
+
+}  // namespace
+
+int run_commands(const run_request& request) {
+  session_options options;
+  options.shell_command = request.shell;
+  options.timeout = seconds{request.timeout_s};
+  if (request.shell.empty()) options.shell_argv = {"/bin/sh"};
+
+  std::optional<session> shell;
+  try {
+    shell.emplace(std::move(options));
+  } catch (const error& failure) {
+    print_line(2, std::string("tether: ") + failure.what());
+    return exit_code::tether_failed;
+  }
+
+  run_options per_command;
+  if (request.idle_timeout_s) per_command.idle_timeout = seconds{*request.idle_timeout_s};
+  per_command.output_cap = request.max_output;
+  if (!request.json && !request.max_output) {
+    // Human output streams as it arrives, so long commands show progress and big outputs need
+    // no memory.
+    per_command.on_output = [](output_stream stream, std::string_view bytes) {
+      write_all(stream == output_stream::out ? 1 : 2, bytes);
+    };
+  }
+
+  int status = 0;
+  for (const auto& command : request.commands) {
+    if (request.echo && !request.json) print_line(2, "$ " + command);
+    result done;
+    try {
+      done = shell->run(command, per_command);
+    } catch (const error& failure) {
+      done = failure.partial();
+      if (done.error.empty()) done.error = failure.what();
+      if (request.json) {
+        print_line(1, result_to_json(done, command).dump());
+      } else {
+        if (!per_command.on_output) {
+          write_all(1, done.out);
+          write_all(2, done.err);
+        }
+        print_line(2, std::string("tether: ") + failure.what());
+      }
+      return exit_code::tether_failed;
+    }
+    if (request.json) {
+      print_line(1, result_to_json(done, command).dump());
+    } else {
+      if (!per_command.on_output) {
+        write_all(1, done.out);
+        write_all(2, done.err);
+      }
+      report_human(done, command, request.timeout_s);
+    }
+    if (done.timed_out) {
+      status = exit_code::timed_out;
+    } else if (done.exit_status && *done.exit_status != 0) {
+      status = *done.exit_status;
+    }
+  }
+  return status;
+}
+
+}  // namespace tether::cli

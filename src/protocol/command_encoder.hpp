@@ -1,0 +1,31 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tether::protocol {
+
+/// The two halves of a command's end marker. The shell prints them joined, so the marker as
+/// printed never appears in the command line itself (which a pty may echo back).
+struct nonce {
+  std::string first;
+  std::string second;
+  [[nodiscard]] std::string joined() const { return first + second; }
+};
+
+/// Shell code sent once per session that defines the functions each command calls. Defining
+/// them once keeps every later command line short: bash reads its stdin one byte per read().
+std::string_view prelude();
+
+/// The bytes that run `command` in the session and then print its end markers: on stdout
+/// `<nonce>:<status>\n`, on stderr `<nonce>\n`. With `stdin_data`, the command reads those
+/// bytes (written to a temporary file on the shell's side) instead of /dev/null.
+std::string encode_command(std::string_view command, const nonce& marker,
+                           const std::optional<std::string>& stdin_data = std::nullopt);
+
+/// `bytes` as a printf(1) format that prints exactly those bytes in every POSIX shell:
+/// `%` and `\` doubled, NUL and non-ASCII bytes as three-digit octal escapes.
+std::string printf_format_for(std::string_view bytes);
+
+}  // namespace tether::protocol

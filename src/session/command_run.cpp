@@ -1,0 +1,144 @@
+#include "session/command_run.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace tether::session_detail {
+
+namespace {
+
+std::size_t index_of(output_stream stream) {
+  return stream == output_stream::out ? 0 : 1;
+}
+
+}  // namespace
+
+command_run::command_run(transport::transport& channel, std::string line, std::string marker,
+                         const command_limits& limits, std::array<std::string, 2>& leftovers)
+    : channel_(channel),
+      line_(std::move(line)),
+      decoder_(std::move(marker)),
+      limits_(limits),
+      leftovers_(leftovers),
+      started_(clock::now()),
+      last_output_(started_) {
+  for (auto stream : {output_stream::out, output_stream::err}) {
+    std::string earlier = std::exchange(leftovers_[index_of(stream)], {});
+    if (!earlier.empty()) on_bytes(stream, earlier);
+  }
+  // Most command lines fit the pipe: write now rather than after a wait for writability.
+  write_pending();
+}
+
+std::size_t command_run::add_poll_fds(std::vector<pollfd>& fds) const {
+  return channel_.add_poll_fds(fds, state_ == state::writing);
+}
+
+std::optional<clock::time_point> command_run::next_deadline() const {
+  if (grace_deadline_) return grace_deadline_;
+  std::optional<clock::time_point> soonest;
+  if (limits_.timeout) soonest = started_ + *limits_.timeout;
+  if (limits_.idle_timeout) {
+    const auto idle_end = last_output_ + *limits_.idle_timeout;
+    if (!soonest || idle_end < *soonest) soonest = idle_end;
+  }
+  return soonest;
+}
+
+void command_run::advance(const pollfd* mine, std::size_t count, clock::time_point now) {
+  if (done()) return;
+  channel_.on_ready(mine, count, *this);
+  if (state_ == state::writing) write_pending();
+  check_progress(now);
+}
+
+void command_run::write_pending() {
+  std::error_code ec;
+  while (written_ < line_.size()) {
+    const std::size_t put = channel_.write_some(std::string_view(line_).substr(written_), ec);
+    if (ec) {
+      // Usually the shell has died; its end is noted by the transport and reported with how it
+      // ended. If it lives on with its stdin closed, the timeout ends the command.
+      failure_ = "cannot write the command to the shell: " + ec.message();
+      line_.clear();
+      written_ = 0;
+      state_ = state::waiting;
+      return;
+    }
+    if (put == 0) return;
+    written_ += put;
+  }
+  line_.clear();
+  line_.shrink_to_fit();
+  written_ = 0;
+  if (state_ == state::writing) state_ = state::waiting;
+}
+
+void command_run::check_progress(clock::time_point now) {
+  if (!decoder_.error().empty()) {
+    failure_ = decoder_.error();
+    decoder_.flush(*this);
+    end(state::failed, now);
+    return;
+  }
+  if (decoder_.finished()) {
+    result_.exit_status = decoder_.exit_status();
+    end(state::finished, now);
+    return;
+  }
+  if (channel_.ended()) {
+    // Output written just before the end may still sit in the pipes.
+    channel_.drain(*this);
+    if (decoder_.finished()) {
+      result_.exit_status = decoder_.exit_status();
+      end(state::finished, now);
+      return;
+    }
+    decoder_.flush(*this);
+    end(state::shell_died, now);
+    return;
+  }
+  if (grace_deadline_) {
+    if (now >= *grace_deadline_) end(state::abandoned, now);
+    return;
+  }
+  const auto deadline = next_deadline();
+  if (deadline && now >= *deadline) {
+    result_.timed_out = true;
+    channel_.interrupt();
+    state_ = state::interrupting;
+    grace_deadline_ = now + limits_.interrupt_grace;
+  }
+}
+
+void command_run::end(state final_state, clock::time_point now) {
+  state_ = final_state;
+  result_.duration = now - started_;
+}
+
+void command_run::on_bytes(output_stream stream, std::string_view bytes) {
+  last_output_ = clock::now();
+  const std::size_t used = decoder_.feed(stream, bytes, *this);
+  if (used < bytes.size() && decoder_.stream_finished(stream)) {
+    leftovers_[index_of(stream)].append(bytes.substr(used));
+  }
+}
+
+void command_run::on_output(output_stream stream, std::string_view bytes) {
+  if (limits_.on_output != nullptr && *limits_.on_output) {
+    (*limits_.on_output)(stream, bytes);
+    return;
+  }
+  std::string& kept = stream == output_stream::out ? result_.out : result_.err;
+  if (limits_.output_cap) {
+    const std::size_t room =
+        *limits_.output_cap > kept.size() ? *limits_.output_cap - kept.size() : 0;
+    if (bytes.size() > room) {
+      (stream == output_stream::out ? result_.out_truncated : result_.err_truncated) = true;
+      bytes = bytes.substr(0, room);
+    }
+  }
+  kept.append(bytes);
+}
+
+}  // namespace tether::session_detail

@@ -1,0 +1,85 @@
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loop/poll_wait.hpp"
+#include "protocol/marker_decoder.hpp"
+#include "tether/result.hpp"
+#include "transport/transport.hpp"
+
+namespace tether::session_detail {
+
+using loop::clock;
+
+/// What bounds one command.
+struct command_limits {
+  std::optional<clock::duration> timeout;
+  std::optional<clock::duration> idle_timeout;
+  clock::duration interrupt_grace = std::chrono::seconds(2);
+  std::optional<std::size_t> output_cap;
+  /// When set, output goes here instead of into the result.
+  const std::function<void(output_stream, std::string_view)>* on_output = nullptr;
+};
+
+/// One command in flight on a transport, as an explicit state machine that never blocks: the
+/// owner waits on add_poll_fds() until next_deadline(), then calls advance(). Used by the
+/// blocking session::run() and by anything that drives many sessions from one loop.
+class command_run final : transport::byte_sink, protocol::output_handler {
+ public:
+  enum class state {
+    writing,       ///< the command line is still being written
+    waiting,       ///< written; waiting for both end markers
+    interrupting,  ///< timed out, SIGINT sent; waiting out the grace period for the markers
+    finished,      ///< both markers seen: the result is complete
+    abandoned,     ///< timed out and the interrupt did not bring the shell back: kill it
+    shell_died,    ///< the shell ended before the markers came
+    failed,        ///< the framing broke or the shell could not be written to
+  };
+
+  /// `leftovers` holds bytes the shell printed after an earlier command's markers (a
+  /// background job's output); they are this command's first output, and bytes after this
+  /// command's markers are put back there.
+  command_run(transport::transport& channel, std::string line, std::string marker,
+              const command_limits& limits, std::array<std::string, 2>& leftovers);
+  command_run(const command_run&) = delete;
+  command_run& operator=(const command_run&) = delete;
+
+  std::size_t add_poll_fds(std::vector<pollfd>& fds) const;
+  [[nodiscard]] std::optional<clock::time_point> next_deadline() const;
+  /// Progress after a wait: `mine` are the entries add_poll_fds appended, with revents set.
+  void advance(const pollfd* mine, std::size_t count, clock::time_point now);
+
+  [[nodiscard]] state current() const { return state_; }
+  [[nodiscard]] bool done() const { return state_ >= state::finished; }
+  /// Why the run failed, for state::failed and state::shell_died.
+  [[nodiscard]] const std::string& failure() const { return failure_; }
+  /// The result so far; complete once done(). Its duration is set when the run ends.
+  result& outcome() { return result_; }
+
+ private:
+  void on_bytes(output_stream stream, std::string_view bytes) override;
+  void on_output(output_stream stream, std::string_view bytes) override;
+  void write_pending();
+  void check_progress(clock::time_point now);
+  void end(state final_state, clock::time_point now);
+
+  transport::transport& channel_;
+  std::string line_;
+  std::size_t written_ = 0;
+  protocol::marker_decoder decoder_;
+  command_limits limits_;
+  std::array<std::string, 2>& leftovers_;
+  state state_ = state::writing;
+  clock::time_point started_;
+  clock::time_point last_output_;
+  std::optional<clock::time_point> grace_deadline_;
+  std::string failure_;
+  result result_;
+};
+
+}  // namespace tether::session_detail

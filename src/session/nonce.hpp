@@ -1,0 +1,11 @@
+#pragma once
+
+#include "protocol/command_encoder.hpp"
+
+namespace tether::session_detail {
+
+/// A fresh end marker for one command: 64 bits from the kernel's CSPRNG as 16 hex digits, so a
+/// command's output cannot guess (and so forge) the end of its own output.
+protocol::nonce make_nonce();
+
+}  // namespace tether::session_detail

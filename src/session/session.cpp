@@ -1,0 +1,274 @@
+#include "tether/session.hpp"
+
+#include <errno.h>
+#include <string.h>
+
+#include <array>
+#include <cmath>
+#include <utility>
+
+#include "loop/poll_wait.hpp"
+#include "protocol/command_encoder.hpp"
+#include "session/command_run.hpp"
+#include "session/nonce.hpp"
+#include "tether/quote.hpp"
+#include "transport/process_transport.hpp"
+
+namespace tether {
+
+namespace {
+
+using session_detail::clock;
+using session_detail::command_limits;
+using session_detail::command_run;
+
+// How long the stop ladder lets a shell exit on its own after its stdin is closed.
+constexpr int stop_grace_ms = 100;
+
+std::optional<clock::duration> to_limit(seconds value) {
+  if (!(value.count() > 0)) return std::nullopt;  // also catches NaN
+  // A year is "forever" for a command, and keeps the arithmetic far from overflow.
+  constexpr double year = 365.0 * 24 * 3600;
+  if (!std::isfinite(value.count()) || value.count() > year) return std::nullopt;
+  return std::chrono::duration_cast<clock::duration>(value);
+}
+
+// ksh93 reports a command killed by signal N as 256 + N; every other shell says 128 + N.
+int normalise_status(int status) {
+  return status > 256 ? status - 128 : status;
+}
+
+std::string describe_command(std::string_view command) {
+  constexpr std::size_t shown = 60;
+  std::string text(command.substr(0, shown));
+  if (command.size() > shown) text += "...";
+  return "'" + text + "'";
+}
+
+}  // namespace
+
+struct session::impl {
+  session_options options;
+  std::vector<std::string> argv;
+  std::string target;
+  seconds timeout;
+  std::unique_ptr<transport::transport> channel;
+  std::array<std::string, 2> leftovers;
+  std::vector<pollfd> fds;
+  result last;
+  std::string ended_because;  // why the shell is gone; empty while it lives
+  bool closed = false;
+
+  explicit impl(session_options opts) : options(std::move(opts)), timeout(options.timeout) {
+    if (!options.shell_argv.empty() && !options.shell_command.empty()) {
+      throw error(errc::invalid_argument,
+                  "session_options: give shell_argv or shell_command, not both");
+    }
+    if (!options.shell_command.empty()) {
+      argv = {"/bin/sh", "-c", "exec " + options.shell_command};
+      target = options.shell_command;
+    } else {
+      argv = options.shell_argv.empty() ? std::vector<std::string>{"/bin/sh"} : options.shell_argv;
+      target = "local:" + shell_join(argv);
+    }
+    start();
+  }
+
+  ~impl() { stop(); }
+  impl(const impl&) = delete;
+  impl& operator=(const impl&) = delete;
+
+  void stop() noexcept {
+    if (channel) channel->stop(stop_grace_ms);
+  }
+
+  // Drive one command to its end with the blocking wait.
+  void drive(command_run& run) {
+    while (!run.done()) {
+      fds.clear();
+      const std::size_t count = run.add_poll_fds(fds);
+      if (loop::poll_until(fds, run.next_deadline()) < 0) {
+        throw error(errc::io_failed,
+                    std::string("waiting for the shell failed: ") + ::strerror(errno));
+      }
+      run.advance(fds.data(), count, clock::now());
+    }
+  }
+
+  // Spawn the shell, define the protocol functions, and check that it answers; then replay the
+  // setup commands. Any failure here is start_failed, with what the shell said.
+  void start() {
+    ended_because.clear();
+    leftovers = {};
+    channel = std::make_unique<transport::process_transport>(argv, options.working_directory);
+    const command_limits limits{.timeout = to_limit(options.start_timeout),
+                                .interrupt_grace = std::chrono::milliseconds(0)};
+    const auto marker = session_detail::make_nonce();
+    std::string line(protocol::prelude());
+    line += protocol::encode_command(":", marker);
+    command_run handshake(*channel, std::move(line), marker.joined(), limits, leftovers);
+    drive(handshake);
+    if (handshake.current() != command_run::state::finished) {
+      std::string why;
+      if (handshake.current() == command_run::state::shell_died) {
+        why = "exited during start-up (" + channel->end_description() + ")";
+      } else if (handshake.current() == command_run::state::abandoned) {
+        why = "did not answer within the start timeout of " +
+              std::to_string(options.start_timeout.count()) + " s";
+      } else {
+        why = "failed during start-up: " + handshake.failure();
+      }
+      std::string message = "the shell '" + shell_join(argv) + "' " + why;
+      const auto& said = handshake.outcome().err;
+      if (!said.empty()) message += ": " + said.substr(0, 2000);
+      channel->stop(0);
+      channel.reset();
+      throw error(errc::start_failed, message, handshake.outcome());
+    }
+    for (const auto& setup : options.setup_commands) {
+      const result done = execute(setup, run_options{});
+      if (!done.ok()) {
+        std::string message = "the setup command " + describe_command(setup) + " failed";
+        if (done.exit_status) message += " with status " + std::to_string(*done.exit_status);
+        if (done.timed_out) message += " (timed out)";
+        if (!done.err.empty()) message += ": " + done.err.substr(0, 2000);
+        stop();
+        channel.reset();
+        throw error(errc::start_failed, message, done);
+      }
+    }
+  }
+
+  result execute(std::string_view command, const run_options& opts) {
+    const command_limits limits{
+        .timeout = to_limit(opts.timeout.value_or(timeout)),
+        .idle_timeout = opts.idle_timeout ? to_limit(*opts.idle_timeout) : std::nullopt,
+        .interrupt_grace = std::chrono::duration_cast<clock::duration>(options.interrupt_grace),
+        .output_cap = opts.output_cap,
+        .on_output = &opts.on_output};
+    const auto marker = session_detail::make_nonce();
+    command_run run(*channel, protocol::encode_command(command, marker, opts.stdin_data),
+                    marker.joined(), limits, leftovers);
+    drive(run);
+
+    result done = std::move(run.outcome());
+    done.target = target;
+    if (done.exit_status) done.exit_status = normalise_status(*done.exit_status);
+    switch (run.current()) {
+      case command_run::state::finished:
+        return done;
+      case command_run::state::abandoned:
+        // The interrupt did not bring the shell back: kill its group and start afresh, so no
+        // process of the command survives and the session stays usable.
+        channel->stop(0);
+        start();
+        done.restarted = true;
+        return done;
+      case command_run::state::shell_died: {
+        ended_because = "the shell " + channel->end_description();
+        std::string message = ended_because + " while running " + describe_command(command);
+        if (!run.failure().empty()) message += " (" + run.failure() + ")";
+        stop();
+        done.error = message;
+        throw error(errc::shell_exited, message, std::move(done));
+      }
+      default: {
+        ended_because = "the session was stopped after an error: " + run.failure();
+        stop();
+        done.error = run.failure();
+        throw error(errc::protocol_error, run.failure(), std::move(done));
+      }
+    }
+  }
+
+  result run(std::string_view command, const run_options& opts) {
+    if (closed) throw error(errc::session_closed, "the session is closed");
+    bool restarted = false;
+    if (!ended_because.empty()) {
+      if (!options.restart_on_death) {
+        throw error(
+            errc::session_closed,
+            ended_because + "; open a new session, or set session_options::restart_on_death");
+      }
+      start();
+      restarted = true;
+    }
+    result done = execute(command, opts);
+    done.restarted = done.restarted || restarted;
+    return done;
+  }
+};
+
+session::session(session_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+
+session::session(std::string_view shell_command, seconds timeout)
+    : session(session_options{.shell_command = std::string(shell_command), .timeout = timeout}) {}
+
+session::session(session&&) noexcept = default;
+session& session::operator=(session&&) noexcept = default;
+session::~session() = default;
+
+result session::run(std::string_view command, const run_options& options) {
+  if (!impl_) throw error(errc::session_closed, "the session was moved from");
+  try {
+    impl_->last = impl_->run(command, options);
+  } catch (const error& failure) {
+    impl_->last = failure.partial();
+    throw;
+  }
+  return impl_->last;
+}
+
+result session::run(std::string_view command, const run_options& options, std::error_code& ec) {
+  ec.clear();
+  try {
+    return run(command, options);
+  } catch (const error& failure) {
+    ec = failure.code();
+    result partial = failure.partial();
+    if (partial.error.empty()) partial.error = failure.what();
+    return partial;
+  }
+}
+
+result session::run_argv(std::initializer_list<std::string_view> argv, const run_options& options) {
+  return run(shell_join(argv), options);
+}
+
+result session::run_argv(const std::vector<std::string>& argv, const run_options& options) {
+  return run(shell_join(argv), options);
+}
+
+const result& session::last() const {
+  static const result none;
+  return impl_ ? impl_->last : none;
+}
+
+void session::set_timeout(seconds timeout) {
+  if (impl_) impl_->timeout = timeout;
+}
+
+seconds session::timeout() const {
+  return impl_ ? impl_->timeout : seconds{0};
+}
+
+bool session::alive() const {
+  return impl_ && !impl_->closed && impl_->channel && impl_->ended_because.empty();
+}
+
+const std::string& session::target() const {
+  static const std::string none;
+  return impl_ ? impl_->target : none;
+}
+
+int session::shell_pid() const {
+  return alive() ? impl_->channel->pid() : -1;
+}
+
+void session::close() noexcept {
+  if (!impl_) return;
+  impl_->stop();
+  impl_->closed = true;
+}
+
+}  // namespace tether

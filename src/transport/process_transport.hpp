@@ -1,0 +1,45 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "transport/spawn.hpp"
+#include "transport/transport.hpp"
+
+namespace tether::transport {
+
+/// A local process (a shell, or `ssh host` running one) driven through three pipes.
+class process_transport final : public transport {
+ public:
+  /// Spawns argv; throws tether::error(errc::spawn_failed) if it cannot be started.
+  process_transport(const std::vector<std::string>& argv, const std::string& working_directory);
+  ~process_transport() override;
+  process_transport(const process_transport&) = delete;
+  process_transport& operator=(const process_transport&) = delete;
+
+  std::size_t add_poll_fds(std::vector<pollfd>& fds, bool want_write) const override;
+  void on_ready(const pollfd* mine, std::size_t count, byte_sink& sink) override;
+  std::size_t write_some(std::string_view bytes, std::error_code& ec) override;
+  [[nodiscard]] bool ended() const override { return exit_status_.has_value(); }
+  void drain(byte_sink& sink) override;
+  [[nodiscard]] std::string end_description() const override;
+  void interrupt() override;
+  void stop(int grace_ms) noexcept override;
+  [[nodiscard]] int pid() const override { return stopped_ ? -1 : child_.pid; }
+
+ private:
+  enum class read_outcome { data, would_block, closed };
+  read_outcome read_once(unique_fd& fd, output_stream stream, bool& grown, byte_sink& sink);
+  void note_exit();
+
+  spawned_child child_;
+  bool out_grown_ = false;
+  bool err_grown_ = false;
+  std::optional<int> exit_status_;  // raw wait status, once the shell has ended
+  bool stopped_ = false;
+};
+
+}  // namespace tether::transport

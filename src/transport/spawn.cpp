@@ -1,0 +1,200 @@
+#include "transport/spawn.hpp"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdlib>
+
+#include "tether/error.hpp"
+
+extern char** environ;
+
+namespace tether::transport {
+
+namespace {
+
+struct pipe_pair {
+  unique_fd read_end;
+  unique_fd write_end;
+};
+
+pipe_pair make_pipe() {
+  std::array<int, 2> fds{};
+  if (::pipe2(fds.data(), O_CLOEXEC) != 0) {
+    throw error(errc::spawn_failed, std::string("cannot create a pipe: ") + ::strerror(errno));
+  }
+  return {unique_fd(fds[0]), unique_fd(fds[1])};
+}
+
+void set_nonblocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+}
+
+bool is_executable_file(const std::string& path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode) &&
+         ::access(path.c_str(), X_OK) == 0;
+}
+
+// Reports errno to the parent through the close-on-exec pipe (EOF there means exec succeeded).
+[[noreturn]] void fail_in_child(int error_fd, int stage_errno) {
+  ssize_t ignored = ::write(error_fd, &stage_errno, sizeof stage_errno);
+  (void)ignored;
+  ::_exit(127);
+}
+
+// Runs in the child between fork and exec: only async-signal-safe calls, no allocation.
+[[noreturn]] void run_child(const char* path, char* const* argv, const char* working_directory,
+                            int child_stdin, int child_stdout, int child_stderr, int error_fd) {
+  auto fail = [error_fd](int stage_errno) { fail_in_child(error_fd, stage_errno); };
+
+  // Dispositions first, while every signal is still blocked (the parent blocked them around
+  // fork), so no handler of the parent's can run here.
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::sigaction(sig, &default_action, nullptr);
+  }
+  if (::setsid() < 0) fail(errno);
+  if (working_directory != nullptr && ::chdir(working_directory) != 0) fail(errno);
+
+  // Lift the three ends above 2 first so that dup2 cannot overwrite one with another (the
+  // parent may have run with 0, 1 or 2 closed, so a pipe end can itself be 0, 1 or 2).
+  const int sources[3] = {child_stdin, child_stdout, child_stderr};
+  int lifted[3];
+  for (int i = 0; i < 3; ++i) {
+    lifted[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, 3);
+    if (lifted[i] < 0) fail(errno);
+  }
+  for (int i = 0; i < 3; ++i) {
+    if (::dup2(lifted[i], i) < 0) fail(errno);  // dup2 clears close-on-exec on the target
+  }
+  // Every other descriptor goes at exec; the error pipe must stay open until then.
+  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+    const long most = ::sysconf(_SC_OPEN_MAX);
+    for (int fd = 3; fd < most; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  }
+
+  sigset_t empty;
+  ::sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  ::execve(path, argv, environ);
+  fail_in_child(error_fd, errno);
+}
+
+// glibc 2.36's <sys/pidfd.h> declares pidfd_open without extern "C", so C++ cannot link it.
+int open_pidfd(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
+
+}  // namespace
+
+std::string find_program(const std::string& program) {
+  if (program.find('/') != std::string::npos) return program;
+  const char* path_env = std::getenv("PATH");
+  const std::string search = path_env != nullptr ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t begin = 0;
+  while (begin <= search.size()) {
+    std::size_t end = search.find(':', begin);
+    if (end == std::string::npos) end = search.size();
+    std::string dir = search.substr(begin, end - begin);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + program;
+    if (is_executable_file(candidate)) return candidate;
+    begin = end + 1;
+  }
+  return {};
+}
+
+spawned_child spawn_with_pipes(const std::vector<std::string>& argv,
+                               const std::string& working_directory) {
+  if (argv.empty() || argv[0].empty()) {
+    throw error(errc::invalid_argument, "the shell command is empty");
+  }
+  const std::string path = find_program(argv[0]);
+  if (path.empty()) {
+    throw error(errc::spawn_failed,
+                "cannot start the shell '" + argv[0] + "': no such program on PATH");
+  }
+  // Everything the child needs is built before fork: the child may not allocate.
+  std::vector<char*> child_argv;
+  child_argv.reserve(argv.size() + 1);
+  for (const auto& word : argv) child_argv.push_back(const_cast<char*>(word.c_str()));
+  child_argv.push_back(nullptr);
+  const char* child_dir = working_directory.empty() ? nullptr : working_directory.c_str();
+
+  pipe_pair in = make_pipe();
+  pipe_pair out = make_pipe();
+  pipe_pair err = make_pipe();
+  pipe_pair exec_error = make_pipe();
+
+  // Block every signal around fork so that the child cannot run a handler of ours before it
+  // has reset the dispositions.
+  sigset_t all;
+  sigset_t previous;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    run_child(path.c_str(), child_argv.data(), child_dir, in.read_end.get(), out.write_end.get(),
+              err.write_end.get(), exec_error.write_end.get());
+  }
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) {
+    throw error(errc::spawn_failed,
+                "cannot start the shell '" + argv[0] + "': fork failed: " + ::strerror(fork_errno));
+  }
+
+  in.read_end.reset();
+  out.write_end.reset();
+  err.write_end.reset();
+  exec_error.write_end.reset();
+
+  int child_errno = 0;
+  ssize_t got = 0;
+  do {
+    got = ::read(exec_error.read_end.get(), &child_errno, sizeof child_errno);
+  } while (got < 0 && errno == EINTR);
+  if (got > 0) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    std::string message = "cannot start the shell '" + argv[0] + "'";
+    if (!working_directory.empty() && (child_errno == ENOENT || child_errno == ENOTDIR)) {
+      message += " in '" + working_directory + "'";
+    }
+    throw error(errc::spawn_failed, message + ": " + ::strerror(child_errno));
+  }
+
+  spawned_child child;
+  child.pid = pid;
+  child.pidfd = unique_fd(open_pidfd(pid));
+  if (!child.pidfd) {
+    const int open_errno = errno;
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw error(errc::spawn_failed,
+                std::string("cannot watch the shell (pidfd_open, Linux 5.3 or newer): ") +
+                    ::strerror(open_errno));
+  }
+  child.stdin_fd = std::move(in.write_end);
+  child.stdout_fd = std::move(out.read_end);
+  child.stderr_fd = std::move(err.read_end);
+  set_nonblocking(child.stdin_fd.get());
+  set_nonblocking(child.stdout_fd.get());
+  set_nonblocking(child.stderr_fd.get());
+  return child;
+}
+
+}  // namespace tether::transport

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <poll.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "tether/output_stream.hpp"
+
+namespace tether::transport {
+
+/// Receives the bytes a transport reads, stream by stream.
+class byte_sink {
+ public:
+  virtual void on_bytes(output_stream stream, std::string_view bytes) = 0;
+
+ protected:
+  ~byte_sink() = default;
+};
+
+/// A byte pipe to one shell: its stdin, its stdout and stderr, and whether it still lives.
+/// Every call is non-blocking; the owner waits on the descriptors that add_poll_fds names.
+class transport {
+ public:
+  virtual ~transport() = default;
+
+  /// Append the descriptors to wait on; with `want_write`, also wait until stdin takes bytes.
+  /// Returns how many entries were appended (the span later passed to on_ready).
+  virtual std::size_t add_poll_fds(std::vector<pollfd>& fds, bool want_write) const = 0;
+  /// After a wait: read what the ready descriptors hold into `sink` and note a death.
+  virtual void on_ready(const pollfd* mine, std::size_t count, byte_sink& sink) = 0;
+  /// Write as much of `bytes` as the shell's stdin takes now. Sets `ec` when the shell can no
+  /// longer be written to (it closed its stdin or died); never raises SIGPIPE.
+  virtual std::size_t write_some(std::string_view bytes, std::error_code& ec) = 0;
+
+  /// The shell has ended. Once true, drain() collects whatever output is left.
+  [[nodiscard]] virtual bool ended() const = 0;
+  /// Read everything readable now, without waiting (after the shell ended).
+  virtual void drain(byte_sink& sink) = 0;
+  /// How the shell ended, for messages: "exited with status 3", "was killed by SIGKILL".
+  [[nodiscard]] virtual std::string end_description() const = 0;
+
+  /// Interrupt the running command (SIGINT to the shell's process group).
+  virtual void interrupt() = 0;
+  /// The stop ladder: close stdin, give the shell `grace_ms` to exit, kill what is left of its
+  /// process group, reap. Idempotent; never throws.
+  virtual void stop(int grace_ms) noexcept = 0;
+
+  /// The shell's process id (-1 when not a local process or stopped).
+  [[nodiscard]] virtual int pid() const = 0;
+};
+
+}  // namespace tether::transport
