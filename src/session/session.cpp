@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <utility>
 
@@ -38,6 +39,20 @@ int normalise_status(int status) {
   return status > 256 ? status - 128 : status;
 }
 
+// `exec` makes the shell itself the process we watch and signal, not a wrapper around it.
+// `exec VAR=x cmd` is not valid shell, so leading assignments go through env(1).
+std::vector<std::string> argv_for_command_line(const std::string& line) {
+  std::size_t name_end = 0;
+  while (name_end < line.size() &&
+         (std::isalnum(static_cast<unsigned char>(line[name_end])) != 0 || line[name_end] == '_')) {
+    ++name_end;
+  }
+  const bool starts_with_assignment = name_end > 0 && name_end < line.size() &&
+                                      line[name_end] == '=' &&
+                                      std::isdigit(static_cast<unsigned char>(line[0])) == 0;
+  return {"/bin/sh", "-c", (starts_with_assignment ? "exec env " : "exec ") + line};
+}
+
 std::string describe_command(std::string_view command) {
   constexpr std::size_t shown = 60;
   std::string text(command.substr(0, shown));
@@ -51,6 +66,7 @@ struct session::impl {
   session_options options;
   std::vector<std::string> argv;
   std::string target;
+  std::string shown;  // the shell as the user wrote it, for messages
   seconds timeout;
   std::unique_ptr<transport::transport> channel;
   std::array<std::string, 2> leftovers;
@@ -65,11 +81,13 @@ struct session::impl {
                   "session_options: give shell_argv or shell_command, not both");
     }
     if (!options.shell_command.empty()) {
-      argv = {"/bin/sh", "-c", "exec " + options.shell_command};
+      argv = argv_for_command_line(options.shell_command);
       target = options.shell_command;
+      shown = options.shell_command;
     } else {
       argv = options.shell_argv.empty() ? std::vector<std::string>{"/bin/sh"} : options.shell_argv;
-      target = "local:" + shell_join(argv);
+      shown = shell_join(argv);
+      target = "local:" + shown;
     }
     start();
   }
@@ -118,7 +136,7 @@ struct session::impl {
       } else {
         why = "failed during start-up: " + handshake.failure();
       }
-      std::string message = "the shell '" + shell_join(argv) + "' " + why;
+      std::string message = "the shell '" + shown + "' " + why;
       const auto& said = handshake.outcome().err;
       if (!said.empty()) message += ": " + said.substr(0, 2000);
       channel->stop(0);

@@ -1,0 +1,31 @@
+// libFuzzer target: encoding any command and any stdin bytes. The encoded line must be a single
+// shell line (every newline of the command inside single quotes) that ends in the marker
+// halves, and printf_format_for must only emit bytes a printf format passes through as-is.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "protocol/command_encoder.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string input(reinterpret_cast<const char*>(data), size);
+  const tether::protocol::nonce marker{"aaaa1111", "bbbb2222"};
+  const std::string line = tether::protocol::encode_command(input, marker, input);
+  const std::string tail = " aaaa1111 bbbb2222\n";
+  if (line.size() < tail.size() ||
+      line.compare(line.size() - tail.size(), tail.size(), tail) != 0) {
+    std::abort();
+  }
+  // Outside single quotes there must be no newline but the last: walk the quoting.
+  bool quoted = false;
+  for (std::size_t i = 0; i + 1 < line.size(); ++i) {
+    if (line[i] == '\'') quoted = !quoted;
+    if (!quoted && line[i] == '\n') std::abort();
+  }
+  if (quoted) std::abort();
+  for (char c : tether::protocol::printf_format_for(input)) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte == 0 || byte >= 0x80) std::abort();
+  }
+  return 0;
+}

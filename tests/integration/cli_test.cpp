@@ -1,0 +1,132 @@
+// The `tether run` command, run as a user would (through a shell, checking its output).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "helpers/hygiene_fixture.hpp"
+#include "tether/tether.hpp"
+
+namespace tether::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+class cli : public hygiene_fixture {
+ protected:
+  result tether_cli(std::vector<std::string> args) {
+    args.insert(args.begin(), TETHER_CLI_PATH);
+    return runner_->run_argv(args);
+  }
+
+  void SetUp() override {
+    hygiene_fixture::SetUp();
+    runner_.emplace();
+  }
+  void TearDown() override {
+    runner_.reset();
+    hygiene_fixture::TearDown();
+  }
+
+ private:
+  std::optional<session> runner_;
+};
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+TEST_F(cli, commands_share_one_session) {
+  const auto done = tether_cli({"run", "--", "cd /tmp", "pwd"});
+  EXPECT_EQ(done.out, "/tmp\n");
+  EXPECT_EQ(done.err, "");
+  EXPECT_EQ(done.exit_status, 0);
+}
+
+TEST_F(cli, human_output_keeps_streams_apart_and_shows_failures) {
+  const auto done = tether_cli({"run", "--", "echo out; echo err >&2; false", "echo more"});
+  EXPECT_EQ(done.out, "out\nmore\n");
+  EXPECT_EQ(done.err, "err\ntether: 'echo out; echo err >&2; false' exited with status 1\n");
+  EXPECT_EQ(done.exit_status, 1);
+}
+
+TEST_F(cli, echo_prints_each_command) {
+  const auto done = tether_cli({"run", "-x", "--", "echo hi"});
+  EXPECT_EQ(done.out, "hi\n");
+  EXPECT_EQ(done.err, "$ echo hi\n");
+}
+
+TEST_F(cli, exit_status_is_the_last_failing_commands) {
+  EXPECT_EQ(tether_cli({"run", "--", "(exit 3)", "true", "(exit 4)", "true"}).exit_status, 4);
+  EXPECT_EQ(tether_cli({"run", "--", "true", "true"}).exit_status, 0);
+}
+
+TEST_F(cli, json_has_one_object_per_command) {
+  const auto done = tether_cli({"run", "--shell", "bash", "--json", "--", "cd /usr",
+                                "pwd; echo e >&2; (exit 2)", "printf '\\377'"});
+  const auto lines = json_lines(done.out);
+  ASSERT_EQ(lines.size(), 3U);
+  EXPECT_EQ(lines[1]["target"], "bash");
+  EXPECT_EQ(lines[1]["command"], "pwd; echo e >&2; (exit 2)");
+  EXPECT_EQ(lines[1]["stdout"], "/usr\n");
+  EXPECT_EQ(lines[1]["stderr"], "e\n");
+  EXPECT_EQ(lines[1]["exit_status"], 2);
+  EXPECT_EQ(lines[1]["timed_out"], false);
+  EXPECT_EQ(lines[1]["restarted"], false);
+  EXPECT_TRUE(lines[1]["duration_s"].is_number_float());
+  EXPECT_EQ(lines[2]["stdout_base64"], "/w==");
+  EXPECT_FALSE(lines[2].contains("stdout"));
+  EXPECT_EQ(done.exit_status, 2);
+}
+
+TEST_F(cli, timeout_is_reported_and_gives_124) {
+  const auto done = tether_cli({"run", "--timeout", "0.2", "--json", "--", "sleep 30", "echo ok"});
+  const auto lines = json_lines(done.out);
+  ASSERT_EQ(lines.size(), 2U);
+  EXPECT_EQ(lines[0]["timed_out"], true);
+  EXPECT_EQ(lines[1]["stdout"], "ok\n");
+  EXPECT_EQ(done.exit_status, 124);
+}
+
+TEST_F(cli, missing_shell_is_a_clear_error_with_125) {
+  const auto done = tether_cli({"run", "--shell", "no-such-shell", "--", "true"});
+  EXPECT_EQ(done.exit_status, 125);
+  EXPECT_THAT(done.err, HasSubstr("tether: the shell 'no-such-shell' exited during start-up "
+                                  "(exited with status 127)"));
+  EXPECT_THAT(done.err, HasSubstr("not found"));
+}
+
+TEST_F(cli, shell_death_keeps_partial_output_and_gives_125) {
+  const auto done = tether_cli({"run", "--json", "--", "echo before; exit 9", "echo never"});
+  const auto lines = json_lines(done.out);
+  ASSERT_EQ(lines.size(), 1U);
+  EXPECT_EQ(lines[0]["stdout"], "before\n");
+  EXPECT_EQ(lines[0]["error"],
+            "the shell exited with status 9 while running 'echo before; exit 9'");
+  EXPECT_EQ(done.exit_status, 125);
+}
+
+TEST_F(cli, bad_usage_is_a_clear_message_and_status_2) {
+  const auto no_command = tether_cli({"run"});
+  EXPECT_EQ(no_command.exit_status, 2);
+  EXPECT_THAT(no_command.err, HasSubstr("commands is required"));
+  const auto bad_timeout = tether_cli({"run", "--timeout", "soon", "--", "true"});
+  EXPECT_EQ(bad_timeout.exit_status, 2);
+  EXPECT_THAT(bad_timeout.err, HasSubstr("--timeout"));
+  const auto unknown = tether_cli({"frobnicate"});
+  EXPECT_EQ(unknown.exit_status, 2);
+}
+
+TEST_F(cli, help_lists_the_exit_statuses) {
+  const auto done = tether_cli({"run", "--help"});
+  EXPECT_EQ(done.exit_status, 0);
+  EXPECT_THAT(done.out, HasSubstr("124 if it timed out"));
+}
+
+}  // namespace
+}  // namespace tether::test

@@ -1,0 +1,388 @@
+// The session's behaviour, checked on every shell we support: dash, bash, zsh, busybox sh,
+// mksh and ksh93. Every test ends with the hygiene checks (no leaked descriptor or child).
+#include <signal.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "helpers/hygiene_fixture.hpp"
+#include "integration/shells.hpp"
+#include "tether/tether.hpp"
+
+namespace tether::test {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+class session_test : public hygiene_fixture_with_param<shell_case> {
+ protected:
+  session open(session_options options = {}) {
+    options.shell_argv = GetParam().argv;
+    return session(std::move(options));
+  }
+
+  // A fresh scratch directory per test, removed afterwards.
+  std::string scratch() {
+    if (scratch_.empty()) {
+      char pattern[] = "/tmp/tether-test-XXXXXX";
+      scratch_ = ::mkdtemp(pattern);
+    }
+    return scratch_;
+  }
+
+  void TearDown() override {
+    if (!scratch_.empty()) std::filesystem::remove_all(scratch_);
+    hygiene_fixture_with_param::TearDown();
+  }
+
+ private:
+  std::string scratch_;
+};
+
+TEST_P(session_test, stdout_stderr_and_status_are_separate) {
+  auto shell = open();
+  const auto done = shell.run("echo out; echo err >&2; (exit 7)");
+  EXPECT_EQ(done.out, "out\n");
+  EXPECT_EQ(done.err, "err\n");
+  EXPECT_EQ(done.exit_status, 7);
+  EXPECT_FALSE(done.timed_out);
+  EXPECT_FALSE(done.restarted);
+  EXPECT_GT(done.duration.count(), 0);
+}
+
+TEST_P(session_test, output_without_trailing_newline_is_exact) {
+  auto shell = open();
+  EXPECT_EQ(shell.run("printf abc").out, "abc");
+  EXPECT_EQ(shell.run("printf 'two\\n\\n'").out, "two\n\n");
+  EXPECT_EQ(shell.run("true").out, "");
+}
+
+TEST_P(session_test, nul_bytes_are_kept) {
+  auto shell = open();
+  const auto done = shell.run("printf 'a\\000b\\000'; printf '\\000x' >&2");
+  EXPECT_EQ(done.out, std::string("a\0b\0", 4));
+  EXPECT_EQ(done.err, std::string("\0x", 2));
+}
+
+TEST_P(session_test, invalid_utf8_is_kept) {
+  auto shell = open();
+  EXPECT_EQ(shell.run("printf '\\377\\376\\303'").out, "\xff\xfe\xc3");
+}
+
+TEST_P(session_test, output_that_looks_like_markers_is_just_output) {
+  auto shell = open();
+  // The protocol's own words, marker-shaped lines, and the prelude itself as output.
+  const std::string tricky = "__tether x y\n0123456789abcdef:0\n:0\n__tether_end a b 0\n";
+  const auto done = shell.run("printf '%s' '" + tricky + "'; printf '%s' '" + tricky + "' >&2");
+  EXPECT_EQ(done.out, tricky);
+  EXPECT_EQ(done.err, tricky);
+  EXPECT_EQ(done.exit_status, 0);
+  EXPECT_EQ(shell.run("echo next").out, "next\n");
+}
+
+TEST_P(session_test, command_reading_stdin_gets_eof_and_next_command_works) {
+  auto shell = open();
+  const auto read = shell.run("cat; read line; echo \"status $? [$line]\"");
+  EXPECT_EQ(read.out, "status 1 []\n");
+  EXPECT_EQ(shell.run("echo still here").out, "still here\n");
+}
+
+TEST_P(session_test, stdin_data_reaches_the_command_exactly) {
+  auto shell = open();
+  const std::string data("line 1\n100% \\n 'q' \"d\" \0 \xff end", 33);
+  run_options options;
+  options.stdin_data = data;
+  EXPECT_EQ(shell.run("cat", options).out, data);
+  options.stdin_data = "a\nb\n";
+  EXPECT_EQ(shell.run("wc -l", options).out.find('2') != std::string::npos, true);
+  EXPECT_EQ(shell.run("cat").out, "");  // the next command's stdin is /dev/null again
+}
+
+TEST_P(session_test, stdin_data_command_keeps_state) {
+  auto shell = open();
+  run_options options;
+  options.stdin_data = "value\n";
+  shell.run("read got; cd /usr", options);
+  EXPECT_EQ(shell.run("echo $got; pwd").out, "value\n/usr\n");
+}
+
+TEST_P(session_test, quotes_backslashes_newlines_heredocs_and_substitutions) {
+  auto shell = open();
+  EXPECT_EQ(shell.run("echo 'single' \"double\" back\\\\slash 'it'\\''s'").out,
+            "single double back\\slash it's\n");
+  EXPECT_EQ(shell.run("echo one\necho two").out, "one\ntwo\n");
+  EXPECT_EQ(shell.run("cat <<'EOF'\n$not expanded 'x'\nEOF").out, "$not expanded 'x'\n");
+  EXPECT_EQ(shell.run("x=$(echo inner); echo \"[$x] [`echo back`]\"").out, "[inner] [back]\n");
+  EXPECT_EQ(shell.run("printf '%s\\n' \"a  b\"").out, "a  b\n");
+}
+
+TEST_P(session_test, one_megabyte_command) {
+  auto shell = open();
+  const std::string big(1024 * 1024, 'x');
+  const auto done = shell.run("big='" + big + "'; echo ${#big}");
+  EXPECT_EQ(done.out, "1048576\n");
+}
+
+TEST_P(session_test, stderr_only_output) {
+  auto shell = open();
+  const auto done = shell.run("echo only-err >&2");
+  EXPECT_EQ(done.out, "");
+  EXPECT_EQ(done.err, "only-err\n");
+}
+
+TEST_P(session_test, state_persists_between_commands) {
+  auto shell = open();
+  shell.run("cd /usr");
+  shell.run("plain=1");
+  shell.run("export exported=2");
+  shell.run("greet() { echo \"hi $1\"; }");
+  shell.run("umask 027");
+  EXPECT_EQ(shell.run("pwd").out, "/usr\n");
+  EXPECT_EQ(shell.run("echo $plain").out, "1\n");
+  EXPECT_EQ(shell.run("sh -c 'echo $exported'").out, "2\n");
+  EXPECT_EQ(shell.run("greet you").out, "hi you\n");
+  EXPECT_EQ(shell.run("umask").out.find("27") != std::string::npos, true);
+}
+
+TEST_P(session_test, commands_have_no_positional_parameters) {
+  auto shell = open();
+  EXPECT_EQ(shell.run("echo \"[$#]\"").out, "[0]\n");
+}
+
+TEST_P(session_test, argv_form_quotes_every_word) {
+  auto shell = open();
+  const auto done = shell.run_argv({"printf", "%s|", "a b", "it's", "$HOME", "*"});
+  EXPECT_EQ(done.out, "a b|it's|$HOME|*|");
+}
+
+TEST_P(session_test, last_result_is_readable_from_the_session) {
+  auto shell = open();
+  shell.run("echo o; echo e >&2; (exit 4)");
+  EXPECT_EQ(shell.last().out, "o\n");
+  EXPECT_EQ(shell.last().err, "e\n");
+  EXPECT_EQ(shell.last().exit_status, 4);
+}
+
+TEST_P(session_test, output_cap_is_reported) {
+  auto shell = open();
+  run_options options;
+  options.output_cap = 10;
+  const auto done = shell.run("head -c 100000 /dev/zero | tr '\\0' a; echo short >&2", options);
+  EXPECT_EQ(done.out, std::string(10, 'a'));
+  EXPECT_TRUE(done.out_truncated);
+  EXPECT_EQ(done.err, "short\n");
+  EXPECT_FALSE(done.err_truncated);
+  EXPECT_EQ(done.exit_status, 0);
+}
+
+TEST_P(session_test, streaming_callback_receives_output_in_order) {
+  auto shell = open();
+  std::string out;
+  std::string err;
+  run_options options;
+  options.on_output = [&](output_stream stream, std::string_view bytes) {
+    (stream == output_stream::out ? out : err).append(bytes);
+  };
+  const auto done = shell.run("for i in 1 2 3; do echo $i; echo e$i >&2; done", options);
+  EXPECT_EQ(out, "1\n2\n3\n");
+  EXPECT_EQ(err, "e1\ne2\ne3\n");
+  EXPECT_EQ(done.out, "");
+  EXPECT_EQ(done.exit_status, 0);
+}
+
+TEST_P(session_test, timeout_interrupts_and_keeps_state) {
+  auto shell = open();
+  const std::string pid_file = scratch() + "/pid";
+  shell.run("X=kept; cd /usr");
+  run_options options;
+  options.timeout = 1s;  // long enough for the pid file to be written even on a loaded machine
+  const auto done = shell.run(
+      "echo started; sh -c 'echo $$ > " + pid_file + "; exec sleep 30'; echo after", options);
+  EXPECT_TRUE(done.timed_out);
+  EXPECT_FALSE(done.restarted);
+  EXPECT_EQ(done.exit_status, 130);
+  EXPECT_EQ(done.out, "started\n");  // output before the timeout is kept; `after` never ran
+  const pid_t sleeper = std::stoi(read_file(pid_file));
+  EXPECT_FALSE(process_is_running(sleeper)) << "the timed-out command's process survived";
+  EXPECT_EQ(shell.run("echo $X; pwd").out, "kept\n/usr\n");
+}
+
+TEST_P(session_test, idle_timeout_fires_only_when_output_stops) {
+  auto shell = open();
+  run_options options;
+  options.idle_timeout = 1500ms;
+  // 1.5 s in all without output would time out; a line every 0.1 s keeps it going.
+  const auto busy = shell.run(
+      "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+      "echo $i; sleep 0.1; done",
+      options);
+  EXPECT_FALSE(busy.timed_out);
+  EXPECT_EQ(busy.out, "1\n2\n3\n4\n5\n6\n7\n8\n9\n10\n11\n12\n13\n14\n15\n16\n17\n18\n19\n20\n");
+  const auto quiet = shell.run("echo a; sleep 30", options);
+  EXPECT_TRUE(quiet.timed_out);
+  EXPECT_EQ(quiet.out, "a\n");
+}
+
+TEST_P(session_test, session_timeout_is_the_default_and_changeable) {
+  auto shell = open({.timeout = 60s});
+  EXPECT_DOUBLE_EQ(shell.timeout().count(), 60.0);
+  shell.set_timeout(seconds{0.25});
+  EXPECT_DOUBLE_EQ(shell.timeout().count(), 0.25);
+  EXPECT_TRUE(shell.run("sleep 30").timed_out);
+  EXPECT_FALSE(shell.run("sleep 0.01").timed_out);
+}
+
+TEST_P(session_test, command_ignoring_the_interrupt_gets_the_session_restarted) {
+  auto shell = open({.interrupt_grace = 300ms});
+  const std::string pid_file = scratch() + "/pid";
+  shell.run("cd /usr; X=lost");
+  const int first_shell = shell.shell_pid();
+  run_options options;
+  options.timeout = 1s;
+  // `trap '' INT` makes the shell and its children ignore SIGINT, so only killing works.
+  const auto done = shell.run(
+      "trap '' INT; echo partial; sh -c 'echo $$ > " + pid_file + "; exec sleep 30'", options);
+  EXPECT_TRUE(done.timed_out);
+  EXPECT_TRUE(done.restarted);
+  EXPECT_FALSE(done.exit_status.has_value());
+  EXPECT_EQ(done.out, "partial\n");
+  EXPECT_FALSE(process_still_running_after(std::stoi(read_file(pid_file)), 5.0));
+  EXPECT_NE(shell.shell_pid(), first_shell);
+  const auto after = shell.run("echo \"[$X]\"");
+  EXPECT_EQ(after.out, "[]\n");  // a new shell: the old state is gone, and the result said so
+  EXPECT_FALSE(after.restarted);
+}
+
+TEST_P(session_test, setup_commands_restore_state_after_a_restart) {
+  auto shell = open({.interrupt_grace = 200ms, .setup_commands = {"cd /usr", "Y=again"}});
+  EXPECT_EQ(shell.run("pwd; echo $Y").out, "/usr\nagain\n");
+  run_options options;
+  options.timeout = 100ms;
+  EXPECT_TRUE(shell.run("trap '' INT; sleep 30", options).restarted);
+  EXPECT_EQ(shell.run("pwd; echo $Y").out, "/usr\nagain\n");
+}
+
+TEST_P(session_test, shell_that_exits_is_a_clear_error_with_partial_output) {
+  auto shell = open();
+  try {
+    shell.run("echo before; echo oops >&2; exit 3");
+    FAIL() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::shell_exited);
+    EXPECT_EQ(std::string(failure.what()),
+              "the shell exited with status 3 while running 'echo before; echo oops >&2; exit 3'");
+    EXPECT_EQ(failure.partial().out, "before\n");
+    EXPECT_EQ(failure.partial().err, "oops\n");
+  }
+  EXPECT_FALSE(shell.alive());
+  try {
+    shell.run("echo again");
+    FAIL() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::session_closed);
+    EXPECT_THAT(failure.what(), HasSubstr("exited with status 3"));
+    EXPECT_THAT(failure.what(), HasSubstr("restart_on_death"));
+  }
+}
+
+TEST_P(session_test, shell_replaced_by_exec_is_a_clear_error) {
+  auto shell = open();
+  std::error_code ec;
+  const auto done = shell.run("exec true", {}, ec);
+  EXPECT_EQ(ec, errc::shell_exited);
+  EXPECT_EQ(done.error, "the shell exited with status 0 while running 'exec true'");
+}
+
+TEST_P(session_test, shell_killed_by_a_signal_is_a_clear_error) {
+  auto shell = open();
+  std::error_code ec;
+  const auto done = shell.run("echo last words; kill -9 $$", {}, ec);
+  EXPECT_EQ(ec, errc::shell_exited);
+  EXPECT_THAT(done.error, HasSubstr("the shell was killed by signal 9 (SIGKILL)"));
+  EXPECT_EQ(done.out, "last words\n");
+}
+
+TEST_P(session_test, writing_to_a_dead_shell_is_an_error_not_sigpipe) {
+  auto shell = open();
+  const pid_t pid = shell.shell_pid();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  while (process_is_running(pid)) ::usleep(1000);
+  // Without the SIGPIPE guard this write would kill the test program.
+  std::error_code ec;
+  const auto done = shell.run(std::string(256 * 1024, ':'), {}, ec);
+  EXPECT_EQ(ec, errc::shell_exited);
+  EXPECT_THAT(done.error, HasSubstr("killed by signal 9"));
+}
+
+TEST_P(session_test, restart_on_death_starts_a_new_shell) {
+  auto shell = open({.restart_on_death = true});
+  std::error_code ec;
+  shell.run("exit 5", {}, ec);
+  EXPECT_EQ(ec, errc::shell_exited);
+  const auto done = shell.run("echo back");
+  EXPECT_TRUE(done.restarted);
+  EXPECT_EQ(done.out, "back\n");
+  EXPECT_FALSE(shell.run("true").restarted);
+}
+
+TEST_P(session_test, background_process_does_not_block_and_dies_with_the_session) {
+  const std::string pid_file = scratch() + "/bg";
+  pid_t background = 0;
+  {
+    auto shell = open();
+    const auto done = shell.run("sleep 30 & echo $! > " + pid_file + "; echo started");
+    EXPECT_EQ(done.out, "started\n");
+    background = std::stoi(read_file(pid_file));
+    EXPECT_TRUE(process_is_running(background));
+    EXPECT_EQ(shell.run("echo next").out, "next\n");
+  }
+  EXPECT_FALSE(process_still_running_after(background, 5.0));
+}
+
+TEST_P(session_test, background_output_after_the_command_goes_to_the_next_result) {
+  auto shell = open();
+  shell.run("(sleep 0.2; echo late) &");
+  ::usleep(400 * 1000);
+  EXPECT_EQ(shell.run("echo now").out, "late\nnow\n");
+}
+
+TEST_P(session_test, many_sessions_at_once) {
+  std::vector<session> shells;
+  for (int i = 0; i < 200; ++i) shells.push_back(open());
+  std::set<std::string> pids;
+  for (auto& shell : shells) pids.insert(shell.run("echo $$").out);
+  EXPECT_EQ(pids.size(), 200U);
+}
+
+TEST_P(session_test, moved_session_keeps_its_shell) {
+  auto first = open();
+  first.run("V=moved");
+  session second = std::move(first);
+  EXPECT_EQ(second.run("echo $V").out, "moved\n");
+  EXPECT_THROW(first.run("true"), error);  // NOLINT(bugprone-use-after-move): checked on purpose
+}
+
+TEST_P(session_test, closed_session_refuses_commands_and_reaps_its_shell) {
+  auto shell = open();
+  const pid_t pid = shell.shell_pid();
+  shell.close();
+  EXPECT_FALSE(process_is_running(pid));
+  try {
+    shell.run("true");
+    FAIL() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::session_closed);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(shells, session_test, ::testing::ValuesIn(all_shells()), shell_name);
+
+}  // namespace
+}  // namespace tether::test

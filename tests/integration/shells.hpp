@@ -1,0 +1,26 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace tether::test {
+
+/// A shell the session suite runs against.
+struct shell_case {
+  std::string name;
+  std::vector<std::string> argv;
+};
+
+inline std::vector<shell_case> all_shells() {
+  return {{"dash", {"dash"}}, {"bash", {"bash"}},
+          {"zsh", {"zsh"}},   {"busybox_sh", {"busybox", "sh"}},
+          {"mksh", {"mksh"}}, {"ksh", {"ksh"}}};
+}
+
+inline std::string shell_name(const ::testing::TestParamInfo<shell_case>& info) {
+  return info.param.name;
+}
+
+}  // namespace tether::test
