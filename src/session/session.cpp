@@ -116,6 +116,18 @@ struct session::impl {
   // Spawn the shell, define the protocol functions, and check that it answers; then replay the
   // setup commands. Any failure here is start_failed, with what the shell said.
   void start() {
+    try {
+      start_shell();
+    } catch (const error& failure) {
+      // Whatever failed, the session is left closed with the reason, never half-started.
+      if (channel) channel->stop(0);
+      channel.reset();
+      ended_because = failure.what();
+      throw;
+    }
+  }
+
+  void start_shell() {
     ended_because.clear();
     leftovers = {};
     channel = std::make_unique<transport::process_transport>(argv, options.working_directory);
@@ -139,8 +151,6 @@ struct session::impl {
       std::string message = "the shell '" + shown + "' " + why;
       const auto& said = handshake.outcome().err;
       if (!said.empty()) message += ": " + said.substr(0, 2000);
-      channel->stop(0);
-      channel.reset();
       throw error(errc::start_failed, message, handshake.outcome());
     }
     for (const auto& setup : options.setup_commands) {
@@ -150,8 +160,6 @@ struct session::impl {
         if (done.exit_status) message += " with status " + std::to_string(*done.exit_status);
         if (done.timed_out) message += " (timed out)";
         if (!done.err.empty()) message += ": " + done.err.substr(0, 2000);
-        stop();
-        channel.reset();
         throw error(errc::start_failed, message, done);
       }
     }
@@ -167,7 +175,17 @@ struct session::impl {
     const auto marker = session_detail::make_nonce();
     command_run run(*channel, protocol::encode_command(command, marker, opts.stdin_data),
                     marker.joined(), limits, leftovers);
-    drive(run);
+    try {
+      drive(run);
+    } catch (...) {
+      // The output callback threw (or waiting failed) mid-command: the command may still be
+      // running and printing, so this shell can no longer be trusted to frame the next one.
+      ended_because =
+          "the session was stopped because a command was abandoned mid-way "
+          "(an output callback threw, or waiting for the shell failed)";
+      stop();
+      throw;
+    }
 
     result done = std::move(run.outcome());
     done.target = target;

@@ -237,3 +237,20 @@ TEST_F(process_hygiene, conflicting_options_are_refused) {
 
 }  // namespace
 }  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+TEST_F(process_hygiene, throwing_output_callback_stops_the_session_cleanly) {
+  session shell({.restart_on_death = true});
+  run_options options;
+  options.on_output = [](output_stream, std::string_view) { throw std::runtime_error("enough"); };
+  EXPECT_THROW(shell.run("echo a; sleep 30", options), std::runtime_error);
+  EXPECT_FALSE(shell.alive());
+  const auto next = shell.run("echo fresh");  // a new shell, not the abandoned command's output
+  EXPECT_TRUE(next.restarted);
+  EXPECT_EQ(next.out, "fresh\n");
+}
+
+}  // namespace
+}  // namespace tether::test
