@@ -96,7 +96,8 @@ TEST_P(session_test, command_reading_stdin_gets_eof_and_next_command_works) {
 
 TEST_P(session_test, stdin_data_reaches_the_command_exactly) {
   auto shell = open();
-  const std::string data("line 1\n100% \\n 'q' \"d\" \0 \xff end", 33);
+  const char raw[] = "line 1\n100% \\n 'q' \"d\" \0 \xff end";
+  const std::string data(raw, sizeof raw - 1);
   run_options options;
   options.stdin_data = data;
   EXPECT_EQ(shell.run("cat", options).out, data);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,11 @@ inline std::vector<shell_case> all_shells() {
   return {{"dash", {"dash"}}, {"bash", {"bash"}},
           {"zsh", {"zsh"}},   {"busybox_sh", {"busybox", "sh"}},
           {"mksh", {"mksh"}}, {"ksh", {"ksh"}}};
+}
+
+// Keeps test listings readable ("... GetParam() = dash", not a byte dump).
+inline void PrintTo(const shell_case& shell, std::ostream* out) {
+  *out << shell.name;
 }
 
 inline std::string shell_name(const ::testing::TestParamInfo<shell_case>& info) {
