@@ -105,6 +105,10 @@ void command_run::check_progress(clock::time_point now) {
   const auto deadline = next_deadline();
   if (deadline && now >= *deadline) {
     result_.timed_out = true;
+    if (!limits_.interrupt_on_timeout) {
+      end(state::abandoned, now);
+      return;
+    }
     channel_.interrupt();
     state_ = state::interrupting;
     grace_deadline_ = now + limits_.interrupt_grace;

@@ -21,6 +21,9 @@ struct command_limits {
   std::optional<clock::duration> timeout;
   std::optional<clock::duration> idle_timeout;
   clock::duration interrupt_grace = std::chrono::seconds(2);
+  /// On the deadline, interrupt and wait out the grace period; when false, give up at once
+  /// (start-up: a shell that has not answered yet has nothing to interrupt).
+  bool interrupt_on_timeout = true;
   std::optional<std::size_t> output_cap;
   /// When set, output goes here instead of into the result.
   const std::function<void(output_stream, std::string_view)>* on_output = nullptr;

@@ -132,7 +132,7 @@ struct session::impl {
     leftovers = {};
     channel = std::make_unique<transport::process_transport>(argv, options.working_directory);
     const command_limits limits{.timeout = to_limit(options.start_timeout),
-                                .interrupt_grace = std::chrono::milliseconds(0)};
+                                .interrupt_on_timeout = false};
     const auto marker = session_detail::make_nonce();
     std::string line(protocol::prelude());
     line += protocol::encode_command(":", marker);
