@@ -20,8 +20,34 @@ namespace tether {
 /// Durations in seconds, fractional allowed; any std::chrono duration converts to it (`500ms`).
 using seconds = std::chrono::duration<double>;
 
+/// Settings for sessions over SSH through the OpenSSH client (`ssh`). Every field has a
+/// default; an empty field means the default, i.e. what ~/.ssh/config and ssh itself say.
+struct ssh_options {
+  /// ssh -i: the private key to offer.
+  std::string identity_file;
+  /// ssh -F: an ssh_config file to read instead of ~/.ssh/config.
+  std::string config_file;
+  /// Extra ssh -o settings, e.g. "StrictHostKeyChecking=accept-new". They win over the
+  /// config file; BatchMode=yes and the connection-sharing settings Tether needs win over them.
+  std::vector<std::string> options;
+  /// ssh ConnectTimeout: how long the TCP connection and the server's first words may take.
+  seconds connect_timeout{10.0};
+  /// The shell started on the far side, whatever the account's login shell is (tcsh, fish).
+  std::string remote_shell = "/bin/sh";
+  /// The ssh client program.
+  std::string program = "ssh";
+};
+
 /// How a session starts. Every field has a default; an empty field means the default.
 struct session_options {
+  /// Where the shell runs. Empty: a local process (shell_argv or shell_command below).
+  /// "ssh://[user@]host[:port]": `ssh` to that host (user, port and host aliases from
+  /// ssh_config apply as they do for ssh), running ssh.remote_shell there, one connection for
+  /// the session's life. A shell_command of the form "ssh [ssh-args] host" is treated the same
+  /// way (IPC::Session's "ssh fred").
+  std::string target;
+  ssh_options ssh;
+
   /// The shell as an argv, e.g. {"bash"} or {"ssh", "-T", "fred", "/bin/sh"}; looked up on PATH.
   std::vector<std::string> shell_argv;
   /// The shell as one command line, IPC::Session style: "ssh fred". Run through `/bin/sh -c
@@ -37,7 +63,8 @@ struct session_options {
   /// After interrupting a timed-out command, how long to wait for the shell to come back
   /// before killing its process group and starting it again.
   seconds interrupt_grace{2.0};
-  /// When the shell has died, the next run() starts a new one (and says so in its result)
+  /// When the shell has died (for SSH: the connection dropped), the next run() starts a new
+  /// one, reconnecting and replaying setup_commands, and says so in its result (`restarted`),
   /// instead of failing with errc::session_closed.
   bool restart_on_death = false;
   /// Directory the shell starts in; empty means the caller's.

@@ -16,6 +16,7 @@ start or died: later commands are not run); 2 for bad usage.
 Examples:
   tether run -- 'cd /tmp' pwd
   tether run --shell bash --json -- 'echo hi' 'ls /nonexistent'
+  tether run --target ssh://fred@example.org -- hostname uptime
   tether run --shell 'ssh fred' --timeout 5 -- hostname uptime)";
 
 }  // namespace
@@ -32,6 +33,17 @@ int main(int argc, char** argv) {
   run->add_option("--shell,-s", request.shell,
                   "The shell to keep open, as a command line (default /bin/sh), e.g. bash, "
                   "'ssh fred'");
+  run->add_option("--target,-t", request.target,
+                  "Run the shell on ssh://[user@]host[:port] (ssh_config aliases work)");
+  run->add_option("--ssh-config,-F", request.ssh_config,
+                  "ssh_config file to use instead of ~/.ssh/config");
+  run->add_option("--identity,-i", request.identity_file, "Private key file for ssh");
+  run->add_option("--ssh-option,-o", request.ssh_options,
+                  "Extra ssh -o setting, e.g. StrictHostKeyChecking=accept-new (repeatable)");
+  run->add_option("--connect-timeout", request.connect_timeout_s,
+                  "Seconds the SSH connection may take to set up")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   run->add_option("--timeout", request.timeout_s,
                   "Seconds each command may take (fractions allowed; 0 = none)")
       ->capture_default_str()
@@ -47,6 +59,7 @@ int main(int argc, char** argv) {
   run->add_option("commands", request.commands, "Shell command lines, each run as one command")
       ->required();
   run->footer(run_footer);
+  run->get_option("--target")->excludes("--shell");
 
   try {
     app.parse(argc, argv);

@@ -52,8 +52,14 @@ void report_human(const result& done, const std::string& command, double timeout
 int run_commands(const run_request& request) {
   session_options options;
   options.shell_command = request.shell;
+  options.target = request.target;
   options.timeout = seconds{request.timeout_s};
-  if (request.shell.empty()) options.shell_argv = {"/bin/sh"};
+  options.ssh.config_file = request.ssh_config;
+  options.ssh.identity_file = request.identity_file;
+  options.ssh.options = request.ssh_options;
+  options.ssh.connect_timeout = seconds{request.connect_timeout_s};
+  options.start_timeout = seconds{request.connect_timeout_s + 20.0};
+  if (request.shell.empty() && request.target.empty()) options.shell_argv = {"/bin/sh"};
 
   std::optional<session> shell;
   try {

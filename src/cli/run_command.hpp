@@ -8,7 +8,12 @@ namespace tether::cli {
 
 /// What `tether run` was asked to do.
 struct run_request {
-  std::string shell;  ///< shell command line ("bash", "ssh fred"); empty means /bin/sh
+  std::string shell;   ///< shell command line ("bash", "ssh fred"); empty means /bin/sh
+  std::string target;  ///< ssh://[user@]host[:port]; empty means a local shell
+  std::string ssh_config;
+  std::string identity_file;
+  std::vector<std::string> ssh_options;
+  double connect_timeout_s = 10.0;
   double timeout_s = 60.0;
   std::optional<double> idle_timeout_s;
   std::optional<std::size_t> max_output;

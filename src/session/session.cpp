@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -14,6 +15,8 @@
 #include "session/nonce.hpp"
 #include "tether/quote.hpp"
 #include "transport/process_transport.hpp"
+#include "transport/ssh_target.hpp"
+#include "transport/ssh_transport.hpp"
 
 namespace tether {
 
@@ -53,6 +56,72 @@ std::vector<std::string> argv_for_command_line(const std::string& line) {
   return {"/bin/sh", "-c", (starts_with_assignment ? "exec env " : "exec ") + line};
 }
 
+// The number on the last line of `text` (login banners may come before it); -1 if none.
+int last_line_number(const std::string& text) {
+  std::string_view rest(text);
+  while (!rest.empty() && rest.back() == '\n') rest.remove_suffix(1);
+  rest = rest.substr(rest.rfind('\n') == std::string_view::npos ? 0 : rest.rfind('\n') + 1);
+  if (rest.empty() || rest.size() > 9 ||
+      !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return -1;
+  }
+  return std::stoi(std::string(rest));
+}
+
+// The ssh arguments every ssh session gets from ssh_options.
+transport::ssh_command base_ssh_command(const ssh_options& settings) {
+  transport::ssh_command command;
+  command.program = settings.program;
+  command.remote_shell = settings.remote_shell;
+  command.connect_timeout_s =
+      std::max(1, static_cast<int>(std::ceil(settings.connect_timeout.count())));
+  if (!settings.config_file.empty())
+    command.options.insert(command.options.end(), {"-F", settings.config_file});
+  if (!settings.identity_file.empty())
+    command.options.insert(command.options.end(), {"-i", settings.identity_file});
+  for (const auto& option : settings.options)
+    command.options.insert(command.options.end(), {"-o", option});
+  return command;
+}
+
+transport::ssh_command ssh_command_for_target(const std::string& text,
+                                              const ssh_options& settings) {
+  std::string why;
+  const auto parsed = transport::parse_ssh_target(text, why);
+  if (!parsed) throw error(errc::invalid_argument, "bad target '" + text + "': " + why);
+  auto command = base_ssh_command(settings);
+  if (!parsed->user.empty()) command.options.insert(command.options.end(), {"-l", parsed->user});
+  if (parsed->port)
+    command.options.insert(command.options.end(), {"-p", std::to_string(*parsed->port)});
+  // "--" ends ssh's options: the host can never be read as one.
+  command.destination = {"--", parsed->host};
+  return command;
+}
+
+// "ssh [args] host" as plain words (no quoting), IPC::Session's form; nullopt otherwise.
+std::optional<std::vector<std::string>> ssh_words(const std::string& line) {
+  std::vector<std::string> words;
+  std::size_t at = 0;
+  while (at < line.size()) {
+    const auto start = line.find_first_not_of(" \t", at);
+    if (start == std::string::npos) break;
+    const auto end = line.find_first_of(" \t", start);
+    words.push_back(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
+    at = end == std::string::npos ? line.size() : end;
+  }
+  const bool plain = line.find_first_of("'\"\\$`;&|<>(){}*?~\n") == std::string::npos;
+  if (!plain || words.size() < 2 || words[0] != "ssh") return std::nullopt;
+  words.erase(words.begin());
+  return words;
+}
+
+transport::ssh_command ssh_command_for_words(std::vector<std::string> words,
+                                             const ssh_options& settings) {
+  auto command = base_ssh_command(settings);
+  command.destination = std::move(words);
+  return command;
+}
+
 std::string describe_command(std::string_view command) {
   constexpr std::size_t shown = 60;
   std::string text(command.substr(0, shown));
@@ -75,12 +144,25 @@ struct session::impl {
   std::string ended_because;  // why the shell is gone; empty while it lives
   bool closed = false;
 
+  std::optional<transport::ssh_command> ssh;  // set for sessions over ssh
+
   explicit impl(session_options opts) : options(std::move(opts)), timeout(options.timeout) {
-    if (!options.shell_argv.empty() && !options.shell_command.empty()) {
+    const int given = static_cast<int>(!options.shell_argv.empty()) +
+                      static_cast<int>(!options.shell_command.empty()) +
+                      static_cast<int>(!options.target.empty());
+    if (given > 1) {
       throw error(errc::invalid_argument,
-                  "session_options: give shell_argv or shell_command, not both");
+                  "session_options: give one of target, shell_argv and shell_command");
     }
-    if (!options.shell_command.empty()) {
+    if (!options.target.empty() && options.target != "local") {
+      ssh = ssh_command_for_target(options.target, options.ssh);
+      target = options.target;
+      shown = options.target;
+    } else if (auto words = ssh_words(options.shell_command)) {
+      ssh = ssh_command_for_words(std::move(*words), options.ssh);
+      target = options.shell_command;
+      shown = options.shell_command;
+    } else if (!options.shell_command.empty()) {
       argv = argv_for_command_line(options.shell_command);
       target = options.shell_command;
       shown = options.shell_command;
@@ -130,12 +212,17 @@ struct session::impl {
   void start_shell() {
     ended_because.clear();
     leftovers = {};
-    channel = std::make_unique<transport::process_transport>(argv, options.working_directory);
+    if (ssh) {
+      channel = std::make_unique<transport::ssh_transport>(*ssh);
+    } else {
+      channel = std::make_unique<transport::process_transport>(argv, options.working_directory);
+    }
     const command_limits limits{.timeout = to_limit(options.start_timeout),
                                 .interrupt_on_timeout = false};
     const auto marker = session_detail::make_nonce();
     std::string line(protocol::prelude());
-    line += protocol::encode_command(":", marker);
+    // The shell's own pid: the process group a remote interrupt is sent to.
+    line += protocol::encode_command("echo $$", marker);
     command_run handshake(*channel, std::move(line), marker.joined(), limits, leftovers);
     drive(handshake);
     if (handshake.current() != command_run::state::finished) {
@@ -153,6 +240,7 @@ struct session::impl {
       if (!said.empty()) message += ": " + said.substr(0, 2000);
       throw error(errc::start_failed, message, handshake.outcome());
     }
+    channel->set_shell_pid(last_line_number(handshake.outcome().out));
     for (const auto& setup : options.setup_commands) {
       const result done = execute(setup, run_options{});
       if (!done.ok()) {

@@ -49,8 +49,11 @@ class transport {
   /// process group, reap. Idempotent; never throws.
   virtual void stop(int grace_ms) noexcept = 0;
 
-  /// The shell's process id (-1 when not a local process or stopped).
+  /// The shell's process id (-1 when not a local process or stopped). For SSH: the local ssh.
   [[nodiscard]] virtual int pid() const = 0;
+
+  /// The shell's own `$$`, as it reported at start-up: where a remote interrupt must go.
+  virtual void set_shell_pid(int /*pid*/) {}
 };
 
 }  // namespace tether::transport
