@@ -90,8 +90,14 @@ BENCHMARK_CAPTURE(bm_run, dash_echo_hi, "dash", "echo hi")->UseRealTime();
 BENCHMARK_CAPTURE(bm_run, bash_true, "bash", "true")->UseRealTime();
 BENCHMARK_CAPTURE(bm_run, bash_echo_hi, "bash", "echo hi")->UseRealTime();
 // One shell suffices for throughput: head writes straight into Tether's pipe, the shell only
-// starts it.
-BENCHMARK_CAPTURE(bm_capture, dash_256MiB, "dash")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(bm_stream, dash_256MiB, "dash")->UseRealTime()->Unit(benchmark::kMillisecond);
+// starts it. An iteration takes up to a second, so two seconds' worth gives several samples.
+BENCHMARK_CAPTURE(bm_capture, dash_256MiB, "dash")
+    ->UseRealTime()
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(bm_stream, dash_256MiB, "dash")
+    ->UseRealTime()
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

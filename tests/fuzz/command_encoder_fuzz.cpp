@@ -19,6 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Outside single quotes there must be no newline but the last: walk the quoting.
   bool quoted = false;
   for (std::size_t i = 0; i + 1 < line.size(); ++i) {
+    if (!quoted && line[i] == '\\') {
+      ++i;  // outside quotes a backslash escapes the next byte (the `'\''` idiom)
+      continue;
+    }
     if (line[i] == '\'') quoted = !quoted;
     if (!quoted && line[i] == '\n') std::abort();
   }
