@@ -6,27 +6,38 @@ namespace tether::protocol {
 
 namespace {
 
-// Why each piece is as it is (checked on dash, bash, zsh, busybox sh, mksh and ksh93):
-// - The command runs through eval inside a function of the current shell, so cd, variables and
-//   functions persist, and it has no positional parameters.
-// - The INT trap is set only while the command runs: a SIGINT to the shell's process group then
-//   kills the command's processes and makes __tether_run return 130, while the shell itself
-//   survives (`trap : INT` outside). This is how a timeout interrupts without losing the session.
-// - No newline is printed before the markers: everything before the nonce is the exact output.
-// - The nonce comes as two arguments joined on output (see protocol::nonce).
-// - Stdin data goes through a temporary file because a shell may read ahead on its own stdin
-//   (dash reads in blocks), so data after the command line could be swallowed by the shell.
+// Why each piece is as it is (checked on dash, bash, zsh, busybox sh, mksh and ksh93, and
+// measured: bash reads its stdin one byte per read(), so every byte of a command line costs):
+// - A command is one short line, `__T 'cmd' nonce1 nonce2`, calling a function defined here
+//   once. The command runs through eval one function further down (__tether_run), in the
+//   current shell, so cd, variables and functions persist; it sees no positional parameters,
+//   so it cannot print the nonce and forge its own end; and the trap's `return` leaves
+//   __tether_run only, so __T still prints the markers.
+// - dash and busybox sh exit when eval meets a syntax error (POSIX allows it for special
+//   built-ins); `command eval` prevents that there, but zsh's `command` runs only external
+//   programs and mksh's aborts the function. So a subshell probes once whether plain eval
+//   survives a syntax error, and the entry points are defined to suit.
+// - `trap 'return 130' INT`: a SIGINT to the shell's process group kills the command's
+//   processes, and the trap makes the function return 130 instead of running the rest of the
+//   command, while the shell itself survives. Set once: setting it per command cost bash 7 us.
+// - `</dev/null`: a command that reads stdin must not eat the next command line.
+// - No newline before the markers, so what precedes the nonce is the command's exact output.
+//   The nonce comes as two words joined on output (see protocol::nonce).
+// - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
+//   (dash reads in blocks), so bytes written after the command line could be swallowed.
 constexpr std::string_view prelude_text =
-    "__tether_run() { trap 'trap : INT; return 130' INT; eval \"$__tether_cmd\" </dev/null; }\n"
-    "__tether_runi() { trap 'trap : INT; return 130' INT; eval \"$__tether_cmd\" "
-    "<\"$__tether_f\"; }\n"
-    "__tether_end() { trap : INT; printf '%s%s:%d\\n' \"$1\" \"$2\" \"$3\"; "
-    "printf '%s%s\\n' \"$1\" \"$2\" >&2; }\n"
-    "__tether() { __tether_cmd=$1; __tether_run; __tether_end \"$2\" \"$3\" $?; }\n"
-    "__tether_i() { __tether_cmd=$1; if __tether_f=$(mktemp); then printf \"$2\" "
-    ">\"$__tether_f\"; __tether_runi; __tether_s=$?; rm -f \"$__tether_f\"; "
-    "else __tether_s=125; fi; __tether_end \"$3\" \"$4\" $__tether_s; }\n"
-    "trap : INT\n";
+    "if (eval 'if' ; exit 0) 2>/dev/null; then\n"
+    "__tether_run() { eval \"$__tether_cmd\" </dev/null; }\n"
+    "__tether_in() { eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"
+    "else\n"
+    "__tether_run() { command eval \"$__tether_cmd\" </dev/null; }\n"
+    "__tether_in() { command eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"
+    "fi\n"
+    "__T() { __tether_cmd=$1; __tether_run; echo \"$2$3:$?\"; echo \"$2$3\" >&2; }\n"
+    "__Ti() { __tether_cmd=$1; if __tether_f=$(mktemp); then printf \"$2\" >\"$__tether_f\"; "
+    "__tether_in; __tether_s=$?; rm -f \"$__tether_f\"; else __tether_s=125; fi; "
+    "echo \"$3$4:$__tether_s\"; echo \"$3$4\" >&2; }\n"
+    "trap 'return 130' INT\n";
 
 void append_single_quoted(std::string& out, std::string_view text) {
   out += '\'';
@@ -73,7 +84,7 @@ std::string encode_command(std::string_view command, const nonce& marker,
                            const std::optional<std::string>& stdin_data) {
   std::string line;
   line.reserve(command.size() + marker.first.size() + marker.second.size() + 24);
-  line += stdin_data ? "__tether_i " : "__tether ";
+  line += stdin_data ? "__Ti " : "__T ";
   append_single_quoted(line, command);
   if (stdin_data) {
     line += ' ';

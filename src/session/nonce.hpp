@@ -4,8 +4,8 @@
 
 namespace tether::session_detail {
 
-/// A fresh end marker for one command: 64 bits from the kernel's CSPRNG as 16 hex digits, so a
-/// command's output cannot guess (and so forge) the end of its own output.
+/// A fresh end marker for one command: about 71 bits from the kernel's CSPRNG as 12
+/// alphanumerics, so a command's output cannot guess (and so forge) the end of its own output.
 protocol::nonce make_nonce();
 
 }  // namespace tether::session_detail

@@ -152,9 +152,29 @@ TEST_P(session_test, state_persists_between_commands) {
   EXPECT_EQ(shell.run("umask").out.find("27") != std::string::npos, true);
 }
 
-TEST_P(session_test, commands_have_no_positional_parameters) {
+TEST_P(session_test, syntax_error_is_the_commands_failure_not_the_sessions) {
+  // dash and busybox sh would exit on a syntax error inside a plain eval.
   auto shell = open();
-  EXPECT_EQ(shell.run("echo \"[$#]\"").out, "[0]\n");
+  shell.run("cd /usr");
+  const auto broken = shell.run("echo \"unterminated");
+  EXPECT_NE(broken.exit_status, 0);
+  EXPECT_FALSE(broken.err.empty());
+  EXPECT_NE(shell.run("if then fi").exit_status, 0);
+  EXPECT_EQ(shell.run("pwd").out, "/usr\n");
+}
+
+TEST_P(session_test, return_in_a_command_ends_only_that_command) {
+  auto shell = open();
+  const auto done = shell.run("echo before; return 7; echo after");
+  EXPECT_EQ(done.out, "before\n");
+  EXPECT_EQ(done.exit_status, 7);
+  EXPECT_EQ(shell.run("echo next").out, "next\n");
+}
+
+TEST_P(session_test, commands_have_no_positional_parameters) {
+  // So a command cannot print the nonce and forge the end of its own output.
+  auto shell = open();
+  EXPECT_EQ(shell.run("echo \"[$#] [$1$2$3]\"").out, "[0] []\n");
 }
 
 TEST_P(session_test, argv_form_quotes_every_word) {

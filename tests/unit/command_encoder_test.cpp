@@ -11,12 +11,11 @@ using tether::protocol::printf_format_for;
 const nonce marker{"aaaa1111", "bbbb2222"};
 
 TEST(command_encoder, command_is_one_short_line) {
-  EXPECT_EQ(encode_command("true", marker), "__tether 'true' aaaa1111 bbbb2222\n");
+  EXPECT_EQ(encode_command("true", marker), "__T 'true' aaaa1111 bbbb2222\n");
 }
 
 TEST(command_encoder, single_quotes_are_escaped) {
-  EXPECT_EQ(encode_command("echo 'a b'", marker),
-            "__tether 'echo '\\''a b'\\''' aaaa1111 bbbb2222\n");
+  EXPECT_EQ(encode_command("echo 'a b'", marker), "__T 'echo '\\''a b'\\''' aaaa1111 bbbb2222\n");
 }
 
 TEST(command_encoder, joined_marker_never_appears_in_the_line) {
@@ -26,8 +25,7 @@ TEST(command_encoder, joined_marker_never_appears_in_the_line) {
 }
 
 TEST(command_encoder, stdin_data_uses_the_stdin_entry_point) {
-  EXPECT_EQ(encode_command("cat", marker, std::string("x")),
-            "__tether_i 'cat' 'x' aaaa1111 bbbb2222\n");
+  EXPECT_EQ(encode_command("cat", marker, std::string("x")), "__Ti 'cat' 'x' aaaa1111 bbbb2222\n");
 }
 
 TEST(command_encoder, printf_format_escapes_what_printf_interprets) {
@@ -40,8 +38,8 @@ TEST(command_encoder, printf_format_escapes_what_printf_interprets) {
 
 TEST(command_encoder, prelude_defines_the_entry_points) {
   const auto text = tether::protocol::prelude();
-  EXPECT_NE(text.find("__tether()"), std::string_view::npos);
-  EXPECT_NE(text.find("__tether_i()"), std::string_view::npos);
+  EXPECT_NE(text.find("__T()"), std::string_view::npos);
+  EXPECT_NE(text.find("__Ti()"), std::string_view::npos);
   EXPECT_EQ(text.back(), '\n');
 }
 
