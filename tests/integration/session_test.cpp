@@ -159,7 +159,7 @@ TEST_P(session_test, syntax_error_is_the_commands_failure_not_the_sessions) {
   const auto broken = shell.run("echo \"unterminated");
   EXPECT_NE(broken.exit_status, 0);
   EXPECT_FALSE(broken.err.empty());
-  EXPECT_NE(shell.run("if then fi").exit_status, 0);
+  EXPECT_NE(shell.run("done").exit_status, 0);
   EXPECT_EQ(shell.run("pwd").out, "/usr\n");
 }
 
