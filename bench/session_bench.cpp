@@ -30,7 +30,7 @@ void bm_run(benchmark::State& state, const char* shell, const char* command) {
   try {
     auto session = open_shell(shell);
     for (auto _ : state) {
-      auto done = session.run(command);
+      const auto& done = session.run(command);
       if (!done.ok()) {
         state.SkipWithError("the command failed");
         break;
@@ -48,7 +48,7 @@ void bm_capture(benchmark::State& state, const char* shell) {
     const std::string command = capture_command();
     for (auto _ : state) {
       // Freeing the 256 MiB result stays inside the timed loop: every caller pays for it.
-      const auto done = session.run(command);
+      const auto& done = session.run(command);
       if (!done.ok() || done.out.size() != static_cast<std::size_t>(capture_bytes)) {
         state.SkipWithError("the output was not captured whole");
         break;
@@ -71,7 +71,7 @@ void bm_stream(benchmark::State& state, const char* shell) {
     };
     for (auto _ : state) {
       seen = 0;
-      const auto done = session.run(command, options);
+      const auto& done = session.run(command, options);
       if (!done.ok() || seen != capture_bytes) {
         state.SkipWithError("the output was not streamed whole");
         break;

@@ -63,7 +63,7 @@ int throughput(const char* shell, long bytes) {
   auto session = open_shell(shell);
   const std::string command = "head -c " + std::to_string(bytes) + " /dev/zero";
   const auto start = bench_clock::now();
-  const auto done = session.run(command);
+  const auto& done = session.run(command);
   const std::chrono::duration<double> spent = bench_clock::now() - start;
   if (!done.ok() || done.out.size() != static_cast<std::size_t>(bytes) || !done.err.empty()) {
     std::fprintf(stderr, "tether_roundtrip: captured %zu bytes, %s\n", done.out.size(),

@@ -119,15 +119,21 @@ class session {
   /// the machinery fails (the shell died: errc::shell_exited, with the output captured so far in
   /// error::partial(); the session was closed: errc::session_closed). A timeout is not an
   /// error: the result says `timed_out`.
-  result run(std::string_view command, const run_options& options = {});
+  ///
+  /// The result lives in the session, as IPC::Session's does: the reference stays valid until
+  /// the next run() on this session (or its move or destruction). `auto r = s.run(...)` keeps a
+  /// copy; `const auto& r = s.run(...)` avoids copying a big output.
+  const result& run(std::string_view command, const run_options& options = {});
   /// The same without exceptions: machinery failures set `ec` and `result::error`, and the
   /// returned result keeps the output captured so far.
-  result run(std::string_view command, const run_options& options, std::error_code& ec);
+  const result& run(std::string_view command, const run_options& options, std::error_code& ec);
   /// Run a program with arguments, each word quoted safely: run_argv({"ls", "-l", path}).
-  result run_argv(std::initializer_list<std::string_view> argv, const run_options& options = {});
-  result run_argv(const std::vector<std::string>& argv, const run_options& options = {});
+  const result& run_argv(std::initializer_list<std::string_view> argv,
+                         const run_options& options = {});
+  const result& run_argv(const std::vector<std::string>& argv, const run_options& options = {});
 
-  /// The last command's result (IPC::Session's stdout(), stderr() and errno()).
+  /// The last command's result, the one run() returned (IPC::Session's stdout(), stderr() and
+  /// errno()).
   [[nodiscard]] const result& last() const;
 
   /// The default per-command timeout; fractional seconds allowed; <= 0 means none.

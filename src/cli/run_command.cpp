@@ -83,12 +83,9 @@ int run_commands(const run_request& request) {
   int status = 0;
   for (const auto& command : request.commands) {
     if (request.echo && !request.json) print_line(2, "$ " + command);
-    result done;
-    try {
-      done = shell->run(command, per_command);
-    } catch (const error& failure) {
-      done = failure.partial();
-      if (done.error.empty()) done.error = failure.what();
+    std::error_code failed;
+    const result& done = shell->run(command, per_command, failed);
+    if (failed) {
       if (request.json) {
         print_line(1, result_to_json(done, command).dump());
       } else {
@@ -96,7 +93,7 @@ int run_commands(const run_request& request) {
           write_all(1, done.out);
           write_all(2, done.err);
         }
-        print_line(2, std::string("tether: ") + failure.what());
+        print_line(2, "tether: " + done.error);
       }
       return exit_code::tether_failed;
     }

@@ -27,6 +27,10 @@ bool marker_decoder::stream_finished(output_stream stream) const {
   return streams_[index_of(stream)].at == phase::done;
 }
 
+std::size_t marker_decoder::held_size(output_stream stream) const {
+  return streams_[index_of(stream)].held.size();
+}
+
 bool marker_decoder::finished() const {
   return error_.empty() && streams_[0].at == phase::done && streams_[1].at == phase::done;
 }

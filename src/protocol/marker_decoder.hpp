@@ -43,6 +43,9 @@ class marker_decoder {
   [[nodiscard]] bool stream_finished(output_stream stream) const;
   /// The status printed in the stdout marker, once that marker has been seen.
   [[nodiscard]] std::optional<int> exit_status() const { return exit_status_; }
+  /// How many bytes of `stream` are held back as a possible start of the marker. They are
+  /// handed over before any later byte of that stream, if they turn out to be output.
+  [[nodiscard]] std::size_t held_size(output_stream stream) const;
   /// Non-empty once the framing was broken; says where.
   [[nodiscard]] const std::string& error() const { return error_; }
 

@@ -1,6 +1,9 @@
 #include "session/command_run.hpp"
 
+#include "session/output_growth.hpp"
+
 #include <algorithm>
+#include <cstring>
 #include <utility>
 
 namespace tether::session_detail {
@@ -120,11 +123,42 @@ void command_run::end(state final_state, clock::time_point now) {
   result_.duration = now - started_;
 }
 
+// When the last read of a stream brought this much, it is bulk output: read the next one
+// straight into the result. Small reads (a writer sharing our CPU fills a few KiB per
+// wake-up) are cheaper through the transport's buffer than through a zero-filled region.
+constexpr std::size_t direct_read_after = 128 * 1024;
+constexpr std::size_t direct_read_size = 1024 * 1024;
+
+std::span<char> command_run::read_target(output_stream stream) {
+  const bool streaming = limits_.on_output != nullptr && *limits_.on_output;
+  std::string& kept = stream == output_stream::out ? result_.out : result_.err;
+  if (streaming || limits_.output_cap || decoder_.stream_finished(stream) ||
+      last_read_[index_of(stream)] < direct_read_after) {
+    return {};
+  }
+  // Bytes the decoder holds back come before anything read now, if they turn out to be
+  // output: leave a gap for them, so the new bytes are already where they belong.
+  const std::size_t committed = kept.size();
+  const std::size_t gap = decoder_.held_size(stream);
+  reserve_output(kept, committed + gap + direct_read_size);
+  kept.resize(committed + gap + direct_read_size);  // pages are populated: a cheap fill
+  direct_committed_[index_of(stream)] = committed;
+  return {kept.data() + committed + gap, direct_read_size};
+}
+
 void command_run::on_bytes(output_stream stream, std::string_view bytes) {
-  last_output_ = clock::now();
+  if (!bytes.empty()) {
+    last_output_ = clock::now();
+    last_read_[index_of(stream)] = bytes.size();
+  }
   const std::size_t used = decoder_.feed(stream, bytes, *this);
   if (used < bytes.size() && decoder_.stream_finished(stream)) {
     leftovers_[index_of(stream)].append(bytes.substr(used));
+  }
+  if (auto& committed = direct_committed_[index_of(stream)]) {
+    // Give back what the read did not fill, and what was marker rather than output.
+    (stream == output_stream::out ? result_.out : result_.err).resize(*committed);
+    committed.reset();
   }
 }
 
@@ -134,6 +168,14 @@ void command_run::on_output(output_stream stream, std::string_view bytes) {
     return;
   }
   std::string& kept = stream == output_stream::out ? result_.out : result_.err;
+  if (auto& committed = direct_committed_[index_of(stream)]) {
+    // Output of a direct read is usually already in place; held-back bytes from an earlier
+    // read are copied into the gap left for them (memmove: the source may be the lent region).
+    char* place = kept.data() + *committed;
+    if (bytes.data() != place) std::memmove(place, bytes.data(), bytes.size());
+    *committed += bytes.size();
+    return;
+  }
   if (limits_.output_cap) {
     const std::size_t room =
         *limits_.output_cap > kept.size() ? *limits_.output_cap - kept.size() : 0;
@@ -142,7 +184,7 @@ void command_run::on_output(output_stream stream, std::string_view bytes) {
       bytes = bytes.substr(0, room);
     }
   }
-  kept.append(bytes);
+  append_output(kept, bytes);
 }
 
 }  // namespace tether::session_detail

@@ -65,6 +65,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   result& outcome() { return result_; }
 
  private:
+  std::span<char> read_target(output_stream stream) override;
   void on_bytes(output_stream stream, std::string_view bytes) override;
   void on_output(output_stream stream, std::string_view bytes) override;
   void write_pending();
@@ -83,6 +84,10 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   std::optional<clock::time_point> grace_deadline_;
   std::string failure_;
   result result_;
+  // Direct reads (see read_target): while a read into the result string is under way, how many
+  // of its bytes are output so far; the rest of the string is the lent region.
+  std::array<std::optional<std::size_t>, 2> direct_committed_;
+  std::array<std::size_t, 2> last_read_{};
 };
 
 }  // namespace tether::session_detail

@@ -332,7 +332,7 @@ session::session(session&&) noexcept = default;
 session& session::operator=(session&&) noexcept = default;
 session::~session() = default;
 
-result session::run(std::string_view command, const run_options& options) {
+const result& session::run(std::string_view command, const run_options& options) {
   if (!impl_) throw error(errc::session_closed, "the session was moved from");
   try {
     impl_->last = impl_->run(command, options);
@@ -343,23 +343,30 @@ result session::run(std::string_view command, const run_options& options) {
   return impl_->last;
 }
 
-result session::run(std::string_view command, const run_options& options, std::error_code& ec) {
+const result& session::run(std::string_view command, const run_options& options,
+                           std::error_code& ec) {
   ec.clear();
   try {
     return run(command, options);
   } catch (const error& failure) {
     ec = failure.code();
-    result partial = failure.partial();
-    if (partial.error.empty()) partial.error = failure.what();
-    return partial;
+    if (impl_) {
+      if (impl_->last.error.empty()) impl_->last.error = failure.what();
+      return impl_->last;
+    }
+    static thread_local result moved_from;
+    moved_from = failure.partial();
+    moved_from.error = failure.what();
+    return moved_from;
   }
 }
 
-result session::run_argv(std::initializer_list<std::string_view> argv, const run_options& options) {
+const result& session::run_argv(std::initializer_list<std::string_view> argv,
+                                const run_options& options) {
   return run(shell_join(argv), options);
 }
 
-result session::run_argv(const std::vector<std::string>& argv, const run_options& options) {
+const result& session::run_argv(const std::vector<std::string>& argv, const run_options& options) {
   return run(shell_join(argv), options);
 }
 

@@ -49,8 +49,10 @@ std::size_t process_transport::add_poll_fds(std::vector<pollfd>& fds, bool want_
 
 process_transport::read_outcome process_transport::read_once(unique_fd& fd, output_stream stream,
                                                              bool& grown, byte_sink& sink) {
-  char* buffer = read_buffer();
-  const ssize_t got = ::read(fd.get(), buffer, bulk_pipe_size);
+  const std::span<char> target = sink.read_target(stream);
+  char* buffer = target.empty() ? read_buffer() : target.data();
+  const std::size_t room = target.empty() ? bulk_pipe_size : target.size();
+  const ssize_t got = ::read(fd.get(), buffer, room);
   if (got > 0) {
     if (!grown && got >= default_pipe_size) {
       grown = true;
@@ -59,6 +61,8 @@ process_transport::read_outcome process_transport::read_once(unique_fd& fd, outp
     sink.on_bytes(stream, std::string_view(buffer, static_cast<std::size_t>(got)));
     return read_outcome::data;
   }
+  // A sink that lent memory learns that nothing came, so it can take the memory back.
+  if (!target.empty()) sink.on_bytes(stream, std::string_view(buffer, 0));
   if (got < 0 && (errno == EAGAIN || errno == EINTR)) return read_outcome::would_block;
   fd.reset();  // EOF, or an error that will not go away: stop polling it
   return read_outcome::closed;

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -15,6 +16,10 @@ namespace tether::transport {
 /// Receives the bytes a transport reads, stream by stream.
 class byte_sink {
  public:
+  /// Where the next read of `stream` may go: memory the sink owns, so that bulk output lands
+  /// where it is kept without another copy. Empty: the transport reads into its own buffer.
+  virtual std::span<char> read_target(output_stream /*stream*/) { return {}; }
+  /// The bytes just read, in the read_target memory or in the transport's own buffer.
   virtual void on_bytes(output_stream stream, std::string_view bytes) = 0;
 
  protected:

@@ -35,6 +35,20 @@ TEST_F(big_output, hundred_mib_on_both_streams_at_once) {
   }
 }
 
+TEST_F(big_output, big_varied_output_is_byte_exact) {
+  // Varied bytes, so a byte put in the wrong place by the bulk read path would show.
+  std::string expected;
+  for (int i = 1; i <= 3'000'000; ++i) expected += std::to_string(i) + '\n';
+  for (const char* shell_name : {"dash", "bash"}) {
+    session shell({.shell_argv = {shell_name}});
+    const auto& done = shell.run("seq 1 3000000; seq 1 3000000 >&2");
+    EXPECT_EQ(done.out.size(), expected.size()) << shell_name;
+    EXPECT_TRUE(done.out == expected) << shell_name << ": stdout differs";
+    EXPECT_TRUE(done.err == expected) << shell_name << ": stderr differs";
+    EXPECT_EQ(shell.run("echo after").out, "after\n");
+  }
+}
+
 TEST_F(big_output, one_gib_through_the_streaming_callback_in_bounded_memory) {
   session shell({.shell_argv = {"dash"}});
   std::size_t out_bytes = 0;
