@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/test_sshd.hpp"
 #include "tether/tether.hpp"
 
 namespace tether::test {
@@ -126,6 +127,35 @@ TEST_F(cli, help_lists_the_exit_statuses) {
   const auto done = tether_cli({"run", "--help"});
   EXPECT_EQ(done.exit_status, 0);
   EXPECT_THAT(done.out, HasSubstr("124 if it timed out"));
+}
+
+}  // namespace
+}  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+TEST_F(cli, target_runs_the_commands_in_one_ssh_session) {
+  const auto done = tether_cli({"run", "--target", "ssh://tether-test", "--ssh-config",
+                                shared_sshd().ssh_config(), "--json", "--", "cd /usr", "pwd"});
+  const auto lines = json_lines(done.out);
+  ASSERT_EQ(lines.size(), 2U) << done.err;
+  EXPECT_EQ(lines[1]["target"], "ssh://tether-test");
+  EXPECT_EQ(lines[1]["stdout"], "/usr\n");
+  EXPECT_EQ(done.exit_status, 0);
+}
+
+TEST_F(cli, unreachable_target_is_a_clear_error_with_125) {
+  const auto done =
+      tether_cli({"run", "-t", "ssh://tether-sh@127.0.0.1:1", "-o", "BatchMode=yes", "--", "true"});
+  EXPECT_EQ(done.exit_status, 125);
+  EXPECT_THAT(done.err, HasSubstr("Connection refused"));
+}
+
+TEST_F(cli, target_and_shell_together_is_bad_usage) {
+  const auto done = tether_cli({"run", "-t", "ssh://a", "--shell", "bash", "--", "true"});
+  EXPECT_EQ(done.exit_status, 2);
+  EXPECT_THAT(done.err, HasSubstr("excludes"));
 }
 
 }  // namespace

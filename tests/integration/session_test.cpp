@@ -1,6 +1,7 @@
 // The session's behaviour, checked on every shell we support: dash, bash, zsh, busybox sh,
 // mksh and ksh93. Every test ends with the hygiene checks (no leaked descriptor or child).
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
@@ -12,6 +13,7 @@
 #include <string>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/test_sshd.hpp"
 #include "integration/shells.hpp"
 #include "tether/tether.hpp"
 
@@ -24,7 +26,12 @@ using ::testing::HasSubstr;
 class session_test : public hygiene_fixture_with_param<shell_case> {
  protected:
   session open(session_options options = {}) {
-    options.shell_argv = GetParam().argv;
+    if (GetParam().over_ssh()) {
+      options.target = "ssh://" + GetParam().ssh_alias;
+      options.ssh.config_file = shared_sshd().ssh_config();
+    } else {
+      options.shell_argv = GetParam().argv;
+    }
     return session(std::move(options));
   }
 
@@ -33,6 +40,7 @@ class session_test : public hygiene_fixture_with_param<shell_case> {
     if (scratch_.empty()) {
       char pattern[] = "/tmp/tether-test-XXXXXX";
       scratch_ = ::mkdtemp(pattern);
+      ::chmod(scratch_.c_str(), 01777);  // the SSH test account writes here too
     }
     return scratch_;
   }
@@ -326,7 +334,12 @@ TEST_P(session_test, shell_killed_by_a_signal_is_a_clear_error) {
   std::error_code ec;
   const auto done = shell.run("echo last words; kill -9 $$", {}, ec);
   EXPECT_EQ(ec, errc::shell_exited);
-  EXPECT_THAT(done.error, HasSubstr("the shell was killed by signal 9 (SIGKILL)"));
+  if (GetParam().over_ssh()) {
+    // ssh reports a remote shell killed by a signal only as its own exit status 255.
+    EXPECT_THAT(done.error, HasSubstr("ssh exited with status 255"));
+  } else {
+    EXPECT_THAT(done.error, HasSubstr("the shell was killed by signal 9 (SIGKILL)"));
+  }
   EXPECT_EQ(done.out, "last words\n");
 }
 
@@ -375,11 +388,13 @@ TEST_P(session_test, background_output_after_the_command_goes_to_the_next_result
 }
 
 TEST_P(session_test, many_sessions_at_once) {
+  // 200 local shells; over SSH 40 connections (each costs a key exchange on 2 cores).
+  const std::size_t count = GetParam().over_ssh() ? 40 : 200;
   std::vector<session> shells;
-  for (int i = 0; i < 200; ++i) shells.push_back(open());
+  for (std::size_t i = 0; i < count; ++i) shells.push_back(open());
   std::set<std::string> pids;
   for (auto& shell : shells) pids.insert(shell.run("echo $$").out);
-  EXPECT_EQ(pids.size(), 200U);
+  EXPECT_EQ(pids.size(), count);
 }
 
 TEST_P(session_test, moved_session_keeps_its_shell) {
@@ -403,7 +418,7 @@ TEST_P(session_test, closed_session_refuses_commands_and_reaps_its_shell) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(shells, session_test, ::testing::ValuesIn(all_shells()), shell_name);
+INSTANTIATE_TEST_SUITE_P(shells, session_test, ::testing::ValuesIn(every_transport()), shell_name);
 
 }  // namespace
 }  // namespace tether::test

@@ -1,0 +1,68 @@
+#include "helpers/test_sshd.hpp"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+
+#include "helpers/process_checks.hpp"
+
+namespace tether::test {
+
+namespace {
+
+std::string script() {
+  return std::string(TETHER_SOURCE_DIR) + "/scripts/test-sshd";
+}
+
+test_sshd start_in(const std::string& dir) {
+  const std::string command = script() + " start " + dir + " > " + dir + ".start.log 2>&1";
+  if (std::system(command.c_str()) != 0) {
+    throw std::runtime_error(
+        "cannot start the test sshd (" + command +
+        "); the SSH tests need root and openssh-server: " + read_file(dir + ".start.log"));
+  }
+  std::filesystem::remove(dir + ".start.log");
+  return {dir, std::stoi(read_file(dir + "/port"))};
+}
+
+std::string fresh_dir() {
+  char pattern[] = "/tmp/tether-sshd-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return pattern;
+}
+
+}  // namespace
+
+const test_sshd& shared_sshd() {
+  static const std::unique_ptr<test_sshd> server = [] {
+    if (const char* dir = std::getenv("TETHER_TEST_SSHD_DIR"); dir != nullptr && *dir != '\0') {
+      return std::make_unique<test_sshd>(
+          test_sshd{dir, std::stoi(read_file(std::string(dir) + "/port"))});
+    }
+    auto started = std::make_unique<test_sshd>(start_in(fresh_dir()));
+    static const std::string to_stop = started->dir;
+    std::atexit([] {
+      stop_sshd({to_stop, 0});
+      std::filesystem::remove_all(to_stop);
+    });
+    return started;
+  }();
+  return *server;
+}
+
+test_sshd start_private_sshd() {
+  return start_in(fresh_dir());
+}
+
+void stop_sshd(const test_sshd& server) {
+  const std::string command = script() + " stop " + server.dir;
+  if (std::system(command.c_str()) != 0) {
+    throw std::runtime_error("cannot stop the test sshd in " + server.dir);
+  }
+}
+
+}  // namespace tether::test

@@ -1,0 +1,28 @@
+#pragma once
+
+#include <string>
+
+namespace tether::test {
+
+/// A throwaway OpenSSH server on 127.0.0.1 (scripts/test-sshd), with the files a client needs:
+/// ssh_config defines the aliases `tether-test` (user tether-sh, login shell /bin/sh) and
+/// `tether-test-tcsh` (login shell tcsh), with the user key and a known_hosts file.
+struct test_sshd {
+  std::string dir;
+  int port = 0;
+  [[nodiscard]] std::string ssh_config() const { return dir + "/ssh_config"; }
+  [[nodiscard]] std::string user_key() const { return dir + "/user_key"; }
+  [[nodiscard]] std::string other_key() const { return dir + "/other_key"; }
+  [[nodiscard]] std::string known_hosts() const { return dir + "/known_hosts"; }
+};
+
+/// The server shared by this test process: TETHER_TEST_SSHD_DIR's if set (scripts/test starts
+/// one for the whole suite), otherwise one started now and stopped when the process exits.
+/// Throws std::runtime_error with the reason if none can be started (it needs root).
+const test_sshd& shared_sshd();
+
+/// A server of the test's own, for tests that stop it. Stop it with stop_sshd().
+test_sshd start_private_sshd();
+void stop_sshd(const test_sshd& server);
+
+}  // namespace tether::test
