@@ -25,19 +25,27 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
-constexpr std::string_view prelude_text =
-    "if (eval 'if' ; exit 0) 2>/dev/null; then\n"
-    "__tether_run() { eval \"$__tether_cmd\" </dev/null; }\n"
-    "__tether_in() { eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"
-    "else\n"
-    "__tether_run() { command eval \"$__tether_cmd\" </dev/null; }\n"
-    "__tether_in() { command eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"
-    "fi\n"
-    "__T() { __tether_cmd=$1; __tether_run; echo \"$2$3:$?\"; echo \"$2$3\" >&2; }\n"
-    "__Ti() { __tether_cmd=$1; if __tether_f=$(mktemp); then printf \"$2\" >\"$__tether_f\"; "
-    "__tether_in; __tether_s=$?; rm -f \"$__tether_f\"; else __tether_s=125; fi; "
-    "echo \"$3$4:$__tether_s\"; echo \"$3$4\" >&2; }\n"
-    "trap 'return 130' INT\n";
+// The prelude in two versions, differing only in the stderr marker of the two entry points.
+#define TETHER_PRELUDE(STDERR_MARKER_RUN, STDERR_MARKER_STDIN)                               \
+  "if (eval 'if' ; exit 0) 2>/dev/null; then\n"                                              \
+  "__tether_run() { eval \"$__tether_cmd\" </dev/null; }\n"                                  \
+  "__tether_in() { eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"                             \
+  "else\n"                                                                                   \
+  "__tether_run() { command eval \"$__tether_cmd\" </dev/null; }\n"                          \
+  "__tether_in() { command eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"                     \
+  "fi\n"                                                                                     \
+  "__T() { __tether_cmd=$1; __tether_run; echo \"$2$3:$?\";" STDERR_MARKER_RUN               \
+  " }\n"                                                                                     \
+  "__Ti() { __tether_cmd=$1; if __tether_f=$(mktemp); then printf \"$2\" >\"$__tether_f\"; " \
+  "__tether_in; __tether_s=$?; rm -f \"$__tether_f\"; else __tether_s=125; fi; "             \
+  "echo \"$3$4:$__tether_s\";" STDERR_MARKER_STDIN                                           \
+  " }\n"                                                                                     \
+  "trap 'return 130' INT\n"
+
+constexpr std::string_view prelude_both =
+    TETHER_PRELUDE(" echo \"$2$3\" >&2;", " echo \"$3$4\" >&2;");
+constexpr std::string_view prelude_stdout_only = TETHER_PRELUDE("", "");
+#undef TETHER_PRELUDE
 
 void append_single_quoted(std::string& out, std::string_view text) {
   out += '\'';
@@ -53,8 +61,8 @@ void append_single_quoted(std::string& out, std::string_view text) {
 
 }  // namespace
 
-std::string_view prelude() {
-  return prelude_text;
+std::string_view prelude(markers kind) {
+  return kind == markers::both ? prelude_both : prelude_stdout_only;
 }
 
 std::string printf_format_for(std::string_view bytes) {

@@ -21,7 +21,8 @@ constexpr int max_status_digits = 4;
 
 }  // namespace
 
-marker_decoder::marker_decoder(std::string marker) : marker_(std::move(marker)) {}
+marker_decoder::marker_decoder(std::string marker, bool stderr_marker)
+    : marker_(std::move(marker)), stderr_marker_(stderr_marker) {}
 
 bool marker_decoder::stream_finished(output_stream stream) const {
   return streams_[index_of(stream)].at == phase::done;
@@ -32,7 +33,8 @@ std::size_t marker_decoder::held_size(output_stream stream) const {
 }
 
 bool marker_decoder::finished() const {
-  return error_.empty() && streams_[0].at == phase::done && streams_[1].at == phase::done;
+  return error_.empty() && streams_[0].at == phase::done &&
+         (!stderr_marker_ || streams_[1].at == phase::done);
 }
 
 std::size_t marker_decoder::feed(output_stream stream, std::string_view bytes,
@@ -40,6 +42,11 @@ std::size_t marker_decoder::feed(output_stream stream, std::string_view bytes,
   auto& state = streams_[index_of(stream)];
   std::size_t used = 0;
   if (!error_.empty()) return 0;
+  if (stream == output_stream::err && !stderr_marker_) {
+    if (!bytes.empty()) handler.on_output(stream, bytes);
+    state.offset += bytes.size();
+    return bytes.size();
+  }
   if (state.at == phase::output) used = scan_output(state, stream, bytes, handler);
   if (state.at != phase::output && state.at != phase::done && error_.empty()) {
     used += parse_marker_tail(state, stream, bytes.substr(used));

@@ -29,7 +29,9 @@ class output_handler {
 /// Errors are sticky and carry the stream and byte offset.
 class marker_decoder {
  public:
-  explicit marker_decoder(std::string marker);
+  /// With `stderr_marker` false, stderr carries no marker: all of it is output, and the
+  /// command is finished once the stdout marker has been seen (see protocol::markers).
+  explicit marker_decoder(std::string marker, bool stderr_marker = true);
 
   /// Decode bytes from one stream. Returns how many were consumed: bytes after that stream's
   /// marker are not consumed; they belong to whatever the shell prints next.
@@ -66,6 +68,7 @@ class marker_decoder {
   [[nodiscard]] std::size_t longest_marker_prefix_suffix(std::string_view bytes) const;
 
   std::string marker_;
+  bool stderr_marker_;
   std::array<stream_state, 2> streams_;
   std::optional<int> exit_status_;
   std::string error_;

@@ -20,7 +20,7 @@ command_run::command_run(transport::transport& channel, std::string line, std::s
                          const command_limits& limits, std::array<std::string, 2>& leftovers)
     : channel_(channel),
       line_(std::move(line)),
-      decoder_(std::move(marker)),
+      decoder_(std::move(marker), !channel.streams_ordered()),
       limits_(limits),
       leftovers_(leftovers),
       started_(clock::now()),
@@ -85,6 +85,9 @@ void command_run::check_progress(clock::time_point now) {
     return;
   }
   if (decoder_.finished()) {
+    // Without a stderr marker, the stderr the command wrote is in its pipe by now (see
+    // protocol::markers::stdout_only): one read takes it, as the pipe holds at most 1 MiB.
+    if (channel_.streams_ordered()) channel_.drain(*this, 2);
     result_.exit_status = decoder_.exit_status();
     end(state::finished, now);
     return;

@@ -98,8 +98,10 @@ transport::ssh_command ssh_command_for_target(const std::string& text,
   return command;
 }
 
-// "ssh [args] host" as plain words (no quoting), IPC::Session's form; nullopt otherwise.
-std::optional<std::vector<std::string>> ssh_words(const std::string& line) {
+// A command line made of plain words (no quoting, expansion or operators), split on blanks;
+// nullopt for anything a shell would read differently.
+std::optional<std::vector<std::string>> plain_words(const std::string& line) {
+  if (line.find_first_of("'\"\\$`;&|<>(){}*?~\n") != std::string::npos) return std::nullopt;
   std::vector<std::string> words;
   std::size_t at = 0;
   while (at < line.size()) {
@@ -109,9 +111,14 @@ std::optional<std::vector<std::string>> ssh_words(const std::string& line) {
     words.push_back(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
     at = end == std::string::npos ? line.size() : end;
   }
-  const bool plain = line.find_first_of("'\"\\$`;&|<>(){}*?~\n") == std::string::npos;
-  if (!plain || words.size() < 2 || words[0] != "ssh") return std::nullopt;
-  words.erase(words.begin());
+  return words;
+}
+
+// "ssh [args] host" as plain words, IPC::Session's form, without the "ssh"; nullopt otherwise.
+std::optional<std::vector<std::string>> ssh_words(const std::string& line) {
+  auto words = plain_words(line);
+  if (!words || words->size() < 2 || words->front() != "ssh") return std::nullopt;
+  words->erase(words->begin());
   return words;
 }
 
@@ -120,6 +127,20 @@ transport::ssh_command ssh_command_for_words(std::vector<std::string> words,
   auto command = base_ssh_command(settings);
   command.destination = std::move(words);
   return command;
+}
+
+// A POSIX shell run directly, which writes into our pipes itself: its two streams reach us in
+// order (protocol::markers::stdout_only). Anything else may be a relay (ssh, docker exec,
+// kubectl exec) that reorders them, and gets both markers.
+bool is_known_local_shell(const std::vector<std::string>& argv) {
+  if (argv.empty()) return false;
+  const std::string& program = argv[0];
+  const std::string name =
+      program.substr(program.rfind('/') == std::string::npos ? 0 : program.rfind('/') + 1);
+  if (name == "busybox") return argv.size() > 1 && (argv[1] == "sh" || argv[1] == "ash");
+  static constexpr std::string_view shells[] = {"sh",   "dash", "bash", "zsh",  "ksh", "ksh93",
+                                                "mksh", "lksh", "ash",  "yash", "posh"};
+  return std::find(std::begin(shells), std::end(shells), name) != std::end(shells);
 }
 
 std::string describe_command(std::string_view command) {
@@ -145,6 +166,7 @@ struct session::impl {
   bool closed = false;
 
   std::optional<transport::ssh_command> ssh;  // set for sessions over ssh
+  bool ordered_streams = false;               // see protocol::markers
 
   explicit impl(session_options opts) : options(std::move(opts)), timeout(options.timeout) {
     const int given = static_cast<int>(!options.shell_argv.empty()) +
@@ -166,10 +188,14 @@ struct session::impl {
       argv = argv_for_command_line(options.shell_command);
       target = options.shell_command;
       shown = options.shell_command;
+      // "bash --norc" is a shell of its own; "docker exec -i c sh" is a relay.
+      const auto shell_words = plain_words(options.shell_command);
+      ordered_streams = shell_words && is_known_local_shell(*shell_words);
     } else {
       argv = options.shell_argv.empty() ? std::vector<std::string>{"/bin/sh"} : options.shell_argv;
       shown = shell_join(argv);
       target = "local:" + shown;
+      ordered_streams = is_known_local_shell(argv);
     }
     start();
   }
@@ -215,12 +241,14 @@ struct session::impl {
     if (ssh) {
       channel = std::make_unique<transport::ssh_transport>(*ssh);
     } else {
-      channel = std::make_unique<transport::process_transport>(argv, options.working_directory);
+      channel = std::make_unique<transport::process_transport>(argv, options.working_directory,
+                                                               ordered_streams);
     }
     const command_limits limits{.timeout = to_limit(options.start_timeout),
                                 .interrupt_on_timeout = false};
     const auto marker = session_detail::make_nonce();
-    std::string line(protocol::prelude());
+    std::string line(protocol::prelude(channel->streams_ordered() ? protocol::markers::stdout_only
+                                                                  : protocol::markers::both));
     // The shell's own pid: the process group a remote interrupt is sent to.
     line += protocol::encode_command("echo $$", marker);
     command_run handshake(*channel, std::move(line), marker.joined(), limits, leftovers);

@@ -30,8 +30,8 @@ char* read_buffer() {
 }  // namespace
 
 process_transport::process_transport(const std::vector<std::string>& argv,
-                                     const std::string& working_directory)
-    : child_(spawn_with_pipes(argv, working_directory)) {}
+                                     const std::string& working_directory, bool ordered)
+    : child_(spawn_with_pipes(argv, working_directory)), ordered_(ordered) {}
 
 process_transport::~process_transport() {
   stop(0);
@@ -95,8 +95,8 @@ void process_transport::note_exit() {
   }
 }
 
-void process_transport::drain(byte_sink& sink) {
-  for (int round = 0; round < 4096; ++round) {
+void process_transport::drain(byte_sink& sink, int rounds) {
+  for (int round = 0; round < rounds; ++round) {
     bool more = false;
     if (child_.stdout_fd &&
         read_once(child_.stdout_fd, output_stream::out, out_grown_, sink) == read_outcome::data) {

@@ -15,7 +15,9 @@ namespace tether::transport {
 class process_transport final : public transport {
  public:
   /// Spawns argv; throws tether::error(errc::spawn_failed) if it cannot be started.
-  process_transport(const std::vector<std::string>& argv, const std::string& working_directory);
+  /// `ordered`: argv is a shell that writes straight into the pipes (not a relay such as ssh).
+  process_transport(const std::vector<std::string>& argv, const std::string& working_directory,
+                    bool ordered = false);
   ~process_transport() override;
   process_transport(const process_transport&) = delete;
   process_transport& operator=(const process_transport&) = delete;
@@ -24,7 +26,8 @@ class process_transport final : public transport {
   void on_ready(const pollfd* mine, std::size_t count, byte_sink& sink) override;
   std::size_t write_some(std::string_view bytes, std::error_code& ec) override;
   [[nodiscard]] bool ended() const override { return exit_status_.has_value(); }
-  void drain(byte_sink& sink) override;
+  void drain(byte_sink& sink, int rounds = 4096) override;
+  [[nodiscard]] bool streams_ordered() const override { return ordered_; }
   [[nodiscard]] std::string end_description() const override;
   void interrupt() override;
   void stop(int grace_ms) noexcept override;
@@ -40,6 +43,7 @@ class process_transport final : public transport {
   bool err_grown_ = false;
   std::optional<int> exit_status_;  // raw wait status, once the shell has ended
   bool stopped_ = false;
+  bool ordered_ = false;
 };
 
 }  // namespace tether::transport

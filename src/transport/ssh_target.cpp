@@ -51,13 +51,13 @@ std::optional<ssh_target> parse_ssh_target(std::string_view text, std::string& w
       port_text = after.substr(1);
     }
   } else {
-    const auto colon = rest.find(':');
-    target.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = rest.substr(colon + 1);
-    if (target.host.find(':') != std::string::npos) {
+    if (std::count(rest.begin(), rest.end(), ':') > 1) {
       why = "write an IPv6 address in brackets: ssh://[::1]:22";
       return std::nullopt;
     }
+    const auto colon = rest.find(':');
+    target.host = std::string(rest.substr(0, colon));
+    if (colon != std::string_view::npos) port_text = rest.substr(colon + 1);
   }
   if (!is_plain(target.host)) {
     why = "the host in the SSH target is empty or has characters ssh would misread";

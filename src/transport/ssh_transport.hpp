@@ -38,7 +38,7 @@ class ssh_transport final : public transport {
   void on_ready(const pollfd* mine, std::size_t count, byte_sink& sink) override;
   std::size_t write_some(std::string_view bytes, std::error_code& ec) override;
   [[nodiscard]] bool ended() const override { return stopped_ || ssh_->ended(); }
-  void drain(byte_sink& sink) override { ssh_->drain(sink); }
+  void drain(byte_sink& sink, int rounds = 4096) override { ssh_->drain(sink, rounds); }
   [[nodiscard]] std::string end_description() const override;
   void interrupt() override;
   void stop(int grace_ms) noexcept override;

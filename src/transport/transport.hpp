@@ -43,8 +43,13 @@ class transport {
 
   /// The shell has ended. Once true, drain() collects whatever output is left.
   [[nodiscard]] virtual bool ended() const = 0;
-  /// Read everything readable now, without waiting (after the shell ended).
-  virtual void drain(byte_sink& sink) = 0;
+  /// Read what is readable now, without waiting, at most `rounds` reads per stream (after
+  /// the shell ended, or to complete stderr after the stdout marker).
+  virtual void drain(byte_sink& sink, int rounds = 4096) = 0;
+
+  /// The shell writes straight into the pipes we read, so that the kernel keeps its stdout and
+  /// stderr in order with each other (see protocol::markers::stdout_only).
+  [[nodiscard]] virtual bool streams_ordered() const { return false; }
   /// How the shell ended, for messages: "exited with status 3", "was killed by SIGKILL".
   [[nodiscard]] virtual std::string end_description() const = 0;
 

@@ -153,3 +153,22 @@ TEST(marker_decoder, stderr_marker_needs_its_newline) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(marker_decoder, without_stderr_marker_stderr_is_all_output) {
+  marker_decoder decoder(marker, /*stderr_marker=*/false);
+  collected sink;
+  // Even marker-shaped bytes on stderr are output when stderr carries no marker.
+  decoder.feed(output_stream::err, "e1\n" + marker + "\n", sink);
+  EXPECT_FALSE(decoder.finished());
+  decoder.feed(output_stream::out, "o" + marker + ":5\n", sink);
+  EXPECT_TRUE(decoder.finished());
+  decoder.feed(output_stream::err, "late\n", sink);
+  EXPECT_EQ(sink.out, "o");
+  EXPECT_EQ(sink.err, "e1\n" + marker + "\nlate\n");
+  EXPECT_EQ(decoder.exit_status(), 5);
+  EXPECT_EQ(decoder.held_size(output_stream::err), 0U);
+}
+
+}  // namespace
