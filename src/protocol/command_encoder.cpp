@@ -25,28 +25,6 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
-// The prelude in two versions, differing only in the stderr marker of the two entry points.
-#define TETHER_PRELUDE(STDERR_MARKER_RUN, STDERR_MARKER_STDIN)                               \
-  "if (eval 'if' ; exit 0) 2>/dev/null; then\n"                                              \
-  "__tether_run() { eval \"$__tether_cmd\" </dev/null; }\n"                                  \
-  "__tether_in() { eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"                             \
-  "else\n"                                                                                   \
-  "__tether_run() { command eval \"$__tether_cmd\" </dev/null; }\n"                          \
-  "__tether_in() { command eval \"$__tether_cmd\" <\"$__tether_f\"; }\n"                     \
-  "fi\n"                                                                                     \
-  "__T() { __tether_cmd=$1; __tether_run; echo \"$2$3:$?\";" STDERR_MARKER_RUN               \
-  " }\n"                                                                                     \
-  "__Ti() { __tether_cmd=$1; if __tether_f=$(mktemp); then printf \"$2\" >\"$__tether_f\"; " \
-  "__tether_in; __tether_s=$?; rm -f \"$__tether_f\"; else __tether_s=125; fi; "             \
-  "echo \"$3$4:$__tether_s\";" STDERR_MARKER_STDIN                                           \
-  " }\n"                                                                                     \
-  "trap 'return 130' INT\n"
-
-constexpr std::string_view prelude_both =
-    TETHER_PRELUDE(" echo \"$2$3\" >&2;", " echo \"$3$4\" >&2;");
-constexpr std::string_view prelude_stdout_only = TETHER_PRELUDE("", "");
-#undef TETHER_PRELUDE
-
 void append_single_quoted(std::string& out, std::string_view text) {
   out += '\'';
   for (char c : text) {
@@ -61,8 +39,26 @@ void append_single_quoted(std::string& out, std::string_view text) {
 
 }  // namespace
 
-std::string_view prelude(markers kind) {
-  return kind == markers::both ? prelude_both : prelude_stdout_only;
+std::string prelude(const prelude_options& options) {
+  const std::string null_stdin = options.commands_on_fd3 ? "" : " </dev/null";
+  const bool stderr_marker = options.end_markers == markers::both;
+  std::string text;
+  if (options.commands_on_fd3) text += "exec 3<&-\n";
+  for (const char* eval : {"eval", "command eval"}) {
+    text += eval[0] == 'e' ? "if (eval 'if' ; exit 0) 2>/dev/null; then\n" : "else\n";
+    text += "__tether_run() { " + std::string(eval) + " \"$__tether_cmd\"" + null_stdin + "; }\n";
+    text += "__tether_in() { " + std::string(eval) + " \"$__tether_cmd\" <\"$__tether_f\"; }\n";
+  }
+  text += "fi\n";
+  text += "__T() { __tether_cmd=$1; __tether_run; echo \"$2$3:$?\";";
+  text += stderr_marker ? " echo \"$2$3\" >&2; }\n" : " }\n";
+  text +=
+      "__Ti() { __tether_cmd=$1; if __tether_f=$(mktemp); then printf \"$2\" >\"$__tether_f\"; "
+      "__tether_in; __tether_s=$?; rm -f \"$__tether_f\"; else __tether_s=125; fi; "
+      "echo \"$3$4:$__tether_s\";";
+  text += stderr_marker ? " echo \"$3$4\" >&2; }\n" : " }\n";
+  text += "trap 'return 130' INT\n";
+  return text;
 }
 
 std::string printf_format_for(std::string_view bytes) {

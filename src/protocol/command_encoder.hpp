@@ -26,9 +26,20 @@ enum class markers {
   stdout_only,
 };
 
+/// How the shell at the other end was started, which decides the prelude.
+struct prelude_options {
+  markers end_markers = markers::both;
+  /// The shell reads its commands from descriptor 3 (started as `sh /dev/fd/3` with the command
+  /// pipe there) and its stdin is /dev/null. Then no command can read the command stream, and
+  /// the `</dev/null` redirect per command (5 syscalls, a third of bash's round trip) goes.
+  /// Descriptor 3 itself is closed first thing: the shell reads the script through a
+  /// descriptor of its own by then, and commands must not inherit it.
+  bool commands_on_fd3 = false;
+};
+
 /// Shell code sent once per session that defines the functions each command calls. Defining
 /// them once keeps every later command line short: bash reads its stdin one byte per read().
-std::string_view prelude(markers kind = markers::both);
+std::string prelude(const prelude_options& options = {});
 
 /// The bytes that run `command` in the session and then print its end markers: on stdout
 /// `<nonce>:<status>\n`, on stderr `<nonce>\n`. With `stdin_data`, the command reads those

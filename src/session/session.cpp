@@ -143,6 +143,20 @@ bool is_known_local_shell(const std::vector<std::string>& argv) {
   return std::find(std::begin(shells), std::end(shells), name) != std::end(shells);
 }
 
+// Whether `argv /dev/fd/3` makes this known shell read its commands from that file: only
+// option words that neither take the commands elsewhere (-c, -s) nor make it interactive (-i).
+bool reads_a_script_argument(const std::vector<std::string>& argv) {
+  const std::size_t first = argv.size() > 1 && argv[0].ends_with("busybox") ? 2 : 1;
+  for (std::size_t i = first; i < argv.size(); ++i) {
+    const std::string& word = argv[i];
+    if (word.starts_with("--")) continue;  // --norc, --noprofile, --posix
+    if ((word[0] != '-' && word[0] != '+') || word.find_first_of("csi", 1) != std::string::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::string describe_command(std::string_view command) {
   constexpr std::size_t shown = 60;
   std::string text(command.substr(0, shown));
@@ -167,6 +181,7 @@ struct session::impl {
 
   std::optional<transport::ssh_command> ssh;  // set for sessions over ssh
   bool ordered_streams = false;               // see protocol::markers
+  bool commands_on_fd3 = false;               // see protocol::prelude_options
 
   explicit impl(session_options opts) : options(std::move(opts)), timeout(options.timeout) {
     const int given = static_cast<int>(!options.shell_argv.empty()) +
@@ -191,11 +206,19 @@ struct session::impl {
       // "bash --norc" is a shell of its own; "docker exec -i c sh" is a relay.
       const auto shell_words = plain_words(options.shell_command);
       ordered_streams = shell_words && is_known_local_shell(*shell_words);
+      if (ordered_streams && reads_a_script_argument(*shell_words)) {
+        commands_on_fd3 = true;
+        argv.back() += " /dev/fd/3";
+      }
     } else {
       argv = options.shell_argv.empty() ? std::vector<std::string>{"/bin/sh"} : options.shell_argv;
       shown = shell_join(argv);
       target = "local:" + shown;
       ordered_streams = is_known_local_shell(argv);
+      if (ordered_streams && reads_a_script_argument(argv)) {
+        commands_on_fd3 = true;
+        argv.push_back("/dev/fd/3");
+      }
     }
     start();
   }
@@ -242,13 +265,15 @@ struct session::impl {
       channel = std::make_unique<transport::ssh_transport>(*ssh);
     } else {
       channel = std::make_unique<transport::process_transport>(argv, options.working_directory,
-                                                               ordered_streams);
+                                                               ordered_streams, commands_on_fd3);
     }
     const command_limits limits{.timeout = to_limit(options.start_timeout),
                                 .interrupt_on_timeout = false};
     const auto marker = session_detail::make_nonce();
-    std::string line(protocol::prelude(channel->streams_ordered() ? protocol::markers::stdout_only
-                                                                  : protocol::markers::both));
+    std::string line = protocol::prelude({.end_markers = channel->streams_ordered()
+                                                             ? protocol::markers::stdout_only
+                                                             : protocol::markers::both,
+                                          .commands_on_fd3 = channel->commands_on_own_fd()});
     // The shell's own pid: the process group a remote interrupt is sent to.
     line += protocol::encode_command("echo $$", marker);
     command_run handshake(*channel, std::move(line), marker.joined(), limits, leftovers);

@@ -30,8 +30,11 @@ char* read_buffer() {
 }  // namespace
 
 process_transport::process_transport(const std::vector<std::string>& argv,
-                                     const std::string& working_directory, bool ordered)
-    : child_(spawn_with_pipes(argv, working_directory)), ordered_(ordered) {}
+                                     const std::string& working_directory, bool ordered,
+                                     bool commands_on_fd3)
+    : child_(spawn_with_pipes(argv, working_directory, commands_on_fd3)),
+      ordered_(ordered),
+      commands_on_fd3_(commands_on_fd3) {}
 
 process_transport::~process_transport() {
   stop(0);

@@ -16,8 +16,10 @@ class process_transport final : public transport {
  public:
   /// Spawns argv; throws tether::error(errc::spawn_failed) if it cannot be started.
   /// `ordered`: argv is a shell that writes straight into the pipes (not a relay such as ssh).
+  /// `commands_on_fd3`: argv reads its commands from descriptor 3 (`sh /dev/fd/3`), and its
+  /// stdin is /dev/null.
   process_transport(const std::vector<std::string>& argv, const std::string& working_directory,
-                    bool ordered = false);
+                    bool ordered = false, bool commands_on_fd3 = false);
   ~process_transport() override;
   process_transport(const process_transport&) = delete;
   process_transport& operator=(const process_transport&) = delete;
@@ -28,6 +30,7 @@ class process_transport final : public transport {
   [[nodiscard]] bool ended() const override { return exit_status_.has_value(); }
   void drain(byte_sink& sink, int rounds = 4096) override;
   [[nodiscard]] bool streams_ordered() const override { return ordered_; }
+  [[nodiscard]] bool commands_on_own_fd() const override { return commands_on_fd3_; }
   [[nodiscard]] std::string end_description() const override;
   void interrupt() override;
   void stop(int grace_ms) noexcept override;
@@ -44,6 +47,7 @@ class process_transport final : public transport {
   std::optional<int> exit_status_;  // raw wait status, once the shell has ended
   bool stopped_ = false;
   bool ordered_ = false;
+  bool commands_on_fd3_ = false;
 };
 
 }  // namespace tether::transport

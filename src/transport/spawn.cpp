@@ -54,7 +54,8 @@ bool is_executable_file(const std::string& path) {
 
 // Runs in the child between fork and exec: only async-signal-safe calls, no allocation.
 [[noreturn]] void run_child(const char* path, char* const* argv, const char* working_directory,
-                            int child_stdin, int child_stdout, int child_stderr, int error_fd) {
+                            int child_stdin, int child_stdout, int child_stderr, int error_fd,
+                            bool commands_on_fd3) {
   auto fail = [error_fd](int stage_errno) { fail_in_child(error_fd, stage_errno); };
 
   // Dispositions first, while every signal is still blocked (the parent blocked them around
@@ -67,21 +68,30 @@ bool is_executable_file(const std::string& path) {
   if (::setsid() < 0) fail(errno);
   if (working_directory != nullptr && ::chdir(working_directory) != 0) fail(errno);
 
-  // Lift the three ends above 2 first so that dup2 cannot overwrite one with another (the
-  // parent may have run with 0, 1 or 2 closed, so a pipe end can itself be 0, 1 or 2).
+  // Lift the ends above every target first so that dup2 cannot overwrite one with another
+  // (the parent may have run with 0, 1 or 2 closed, so a pipe end can itself be 0, 1 or 2).
+  const int kept = commands_on_fd3 ? 4 : 3;  // descriptors the child keeps: 0..kept-1
   const int sources[3] = {child_stdin, child_stdout, child_stderr};
+  const int targets[3] = {commands_on_fd3 ? 3 : 0, 1, 2};
   int lifted[3];
   for (int i = 0; i < 3; ++i) {
-    lifted[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, 3);
+    lifted[i] = ::fcntl(sources[i], F_DUPFD_CLOEXEC, kept);
     if (lifted[i] < 0) fail(errno);
   }
+  if (commands_on_fd3) {
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd < 0) fail(errno);
+    if (null_fd != 0 && ::dup2(null_fd, 0) < 0) fail(errno);
+    // A null_fd of 1, 2 or 3 is replaced below; a higher one goes at exec (close_range).
+  }
   for (int i = 0; i < 3; ++i) {
-    if (::dup2(lifted[i], i) < 0) fail(errno);  // dup2 clears close-on-exec on the target
+    // dup2 clears close-on-exec on the target
+    if (::dup2(lifted[i], targets[i]) < 0) fail(errno);
   }
   // Every other descriptor goes at exec; the error pipe must stay open until then.
-  if (::close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+  if (::close_range(static_cast<unsigned>(kept), ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
     const long most = ::sysconf(_SC_OPEN_MAX);
-    for (int fd = 3; fd < most; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    for (int fd = kept; fd < most; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   }
 
   sigset_t empty;
@@ -116,7 +126,7 @@ std::string find_program(const std::string& program) {
 }
 
 spawned_child spawn_with_pipes(const std::vector<std::string>& argv,
-                               const std::string& working_directory) {
+                               const std::string& working_directory, bool commands_on_fd3) {
   if (argv.empty() || argv[0].empty()) {
     throw error(errc::invalid_argument, "the shell command is empty");
   }
@@ -146,7 +156,7 @@ spawned_child spawn_with_pipes(const std::vector<std::string>& argv,
   const pid_t pid = ::fork();
   if (pid == 0) {
     run_child(path.c_str(), child_argv.data(), child_dir, in.read_end.get(), out.write_end.get(),
-              err.write_end.get(), exec_error.write_end.get());
+              err.write_end.get(), exec_error.write_end.get(), commands_on_fd3);
   }
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);

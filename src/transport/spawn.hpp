@@ -26,8 +26,11 @@ struct spawned_child {
 /// Throws tether::error(errc::spawn_failed) naming the program when it cannot be found or
 /// executed; exec failure is reported through a close-on-exec pipe, so it is never mistaken for
 /// a shell that started and died.
+///
+/// With `commands_on_fd3`, the stdin pipe becomes the child's descriptor 3 instead, and its
+/// stdin is /dev/null (for a shell started as `sh /dev/fd/3`: see protocol::prelude_options).
 spawned_child spawn_with_pipes(const std::vector<std::string>& argv,
-                               const std::string& working_directory);
+                               const std::string& working_directory, bool commands_on_fd3 = false);
 
 /// The full path that execve would run for `program`, searching PATH like execvp; empty if none.
 std::string find_program(const std::string& program);

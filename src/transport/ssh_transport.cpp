@@ -51,7 +51,13 @@ std::vector<std::string> master_argv(const ssh_command& command, const std::stri
   argv.insert(argv.end(), command.destination.begin(), command.destination.end());
   // `exec` so that the POSIX shell replaces whatever login shell runs the command (tcsh,
   // fish): its pid is then the session leader's, the process group an interrupt can reach.
-  argv.push_back("exec " + command.remote_shell);
+  // The redirections are POSIX syntax, so they go inside `sh -c '...'`, which tcsh and fish
+  // pass on untouched.
+  if (command.commands_on_fd3) {
+    argv.push_back("exec /bin/sh -c 'exec " + command.remote_shell + " /dev/fd/3 3<&0 </dev/null'");
+  } else {
+    argv.push_back("exec " + command.remote_shell);
+  }
   return argv;
 }
 

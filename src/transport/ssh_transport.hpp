@@ -16,6 +16,9 @@ struct ssh_command {
   std::vector<std::string> destination;  ///< the host, possibly preceded by more ssh arguments
   std::string remote_shell = "/bin/sh";
   int connect_timeout_s = 10;
+  /// Start the remote shell as `remote_shell /dev/fd/3` with the command stream on descriptor 3
+  /// and stdin /dev/null (needs /dev/fd on the far side, as Linux, the BSDs and macOS have).
+  bool commands_on_fd3 = true;
 };
 
 /// A shell on another host through the OpenSSH client. The ssh process is a local process like
@@ -43,6 +46,7 @@ class ssh_transport final : public transport {
   void interrupt() override;
   void stop(int grace_ms) noexcept override;
   [[nodiscard]] int pid() const override { return ssh_->pid(); }
+  [[nodiscard]] bool commands_on_own_fd() const override { return command_.commands_on_fd3; }
   void set_shell_pid(int pid) override { remote_pid_ = pid; }
 
  private:

@@ -50,6 +50,10 @@ class transport {
   /// The shell writes straight into the pipes we read, so that the kernel keeps its stdout and
   /// stderr in order with each other (see protocol::markers::stdout_only).
   [[nodiscard]] virtual bool streams_ordered() const { return false; }
+
+  /// The shell reads its commands from a descriptor of its own, its stdin being /dev/null, so
+  /// no command can read the command stream (see protocol::prelude_options).
+  [[nodiscard]] virtual bool commands_on_own_fd() const { return false; }
   /// How the shell ended, for messages: "exited with status 3", "was killed by SIGKILL".
   [[nodiscard]] virtual std::string end_description() const = 0;
 
