@@ -102,6 +102,19 @@ TEST_P(session_test, command_reading_stdin_gets_eof_and_next_command_works) {
   EXPECT_EQ(shell.run("echo still here").out, "still here\n");
 }
 
+TEST_P(session_test, commands_inherit_only_stdin_stdout_and_stderr) {
+  // The command stream (on stdin or on a descriptor of the shell's own) never reaches a
+  // command: a command sees /dev/null as stdin and no other descriptor of ours. (The pause
+  // lets the child exec first: until then a forked bash still holds its script descriptor,
+  // which is close-on-exec.)
+  auto shell = open();
+  const auto& done = shell.run(
+      "sleep 5 & child=$!; sleep 0.3; ls /proc/$child/fd | tr '\\n' ' '; readlink "
+      "/proc/$child/fd/0; "
+      "kill $child");
+  EXPECT_EQ(done.out, "0 1 2 /dev/null\n");
+}
+
 TEST_P(session_test, stdin_data_reaches_the_command_exactly) {
   auto shell = open();
   const char raw[] = "line 1\n100% \\n 'q' \"d\" \0 \xff end";

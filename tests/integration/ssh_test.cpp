@@ -191,3 +191,27 @@ TEST_F(ssh, bad_target_is_an_invalid_argument) {
 
 }  // namespace
 }  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+TEST_F(ssh, big_outputs_on_both_streams_at_once) {
+  session shell(
+      {.target = "ssh://tether-test", .ssh = {.config_file = shared_sshd().ssh_config()}});
+  const auto& done = shell.run(
+      "head -c 52428800 /dev/zero | tr '\\0' e >&2 & head -c 52428800 /dev/zero | tr '\\0' o; "
+      "wait");
+  EXPECT_EQ(done.out.size(), 50U << 20);
+  EXPECT_EQ(done.err.size(), 50U << 20);
+  EXPECT_EQ(done.out.find_first_not_of('o'), std::string::npos);
+  EXPECT_EQ(done.err.find_first_not_of('e'), std::string::npos);
+  EXPECT_EQ(done.exit_status, 0);
+  std::size_t streamed = 0;
+  run_options options;
+  options.on_output = [&](output_stream, std::string_view bytes) { streamed += bytes.size(); };
+  EXPECT_EQ(shell.run("head -c 104857600 /dev/zero", options).exit_status, 0);
+  EXPECT_EQ(streamed, 100U << 20);
+}
+
+}  // namespace
+}  // namespace tether::test
