@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/start_error.hpp"
 #include "tether/tether.hpp"
 
 namespace tether::test {
@@ -16,14 +17,10 @@ using ::testing::HasSubstr;
 using process_hygiene = hygiene_fixture;
 
 TEST_F(process_hygiene, missing_shell_is_an_error_naming_it) {
-  try {
-    session shell({.shell_argv = {"no-such-shell-here"}});
-    FAIL() << "no error";
-  } catch (const error& failure) {
-    EXPECT_EQ(failure.code(), errc::spawn_failed);
-    EXPECT_EQ(std::string(failure.what()),
-              "cannot start the shell 'no-such-shell-here': no such program on PATH");
-  }
+  const auto failure = start_error({.shell_argv = {"no-such-shell-here"}});
+  EXPECT_EQ(failure.code(), errc::spawn_failed);
+  EXPECT_EQ(std::string(failure.what()),
+            "cannot start the shell 'no-such-shell-here': no such program on PATH");
 }
 
 TEST_F(process_hygiene, unexecutable_shell_is_reported_through_the_exec_error_pipe) {
@@ -32,58 +29,38 @@ TEST_F(process_hygiene, unexecutable_shell_is_reported_through_the_exec_error_pi
   ASSERT_GE(fd, 0);
   ::close(fd);
   const std::string path = pattern;
-  try {
-    session shell({.shell_argv = {path}});
-    ADD_FAILURE() << "no error";
-  } catch (const error& failure) {
-    EXPECT_EQ(failure.code(), errc::spawn_failed);
-    EXPECT_EQ(std::string(failure.what()),
-              "cannot start the shell '" + path + "': Permission denied");
-  }
+  const auto failure = start_error({.shell_argv = {path}});
+  EXPECT_EQ(failure.code(), errc::spawn_failed);
+  EXPECT_EQ(std::string(failure.what()),
+            "cannot start the shell '" + path + "': Permission denied");
   ::unlink(path.c_str());
 }
 
 TEST_F(process_hygiene, missing_working_directory_is_an_error) {
-  try {
-    session shell({.working_directory = "/no/such/dir"});
-    FAIL() << "no error";
-  } catch (const error& failure) {
-    EXPECT_EQ(failure.code(), errc::spawn_failed);
-    EXPECT_EQ(std::string(failure.what()),
-              "cannot start the shell '/bin/sh' in '/no/such/dir': No such file or directory");
-  }
+  const auto failure = start_error({.working_directory = "/no/such/dir"});
+  EXPECT_EQ(failure.code(), errc::spawn_failed);
+  EXPECT_EQ(std::string(failure.what()),
+            "cannot start the shell '/bin/sh' in '/no/such/dir': No such file or directory");
 }
 
 TEST_F(process_hygiene, shell_that_exits_at_start_is_a_start_error_with_its_stderr) {
-  try {
-    session shell("sh -c 'echo cannot log in >&2; exit 255'");
-    FAIL() << "no error";
-  } catch (const error& failure) {
-    EXPECT_EQ(failure.code(), errc::start_failed);
-    EXPECT_EQ(std::string(failure.what()),
-              "the shell 'sh -c 'echo cannot log in >&2; exit 255'' exited during start-up "
-              "(exited with status 255): cannot log in\n");
-  }
+  const auto failure = start_error({.shell_command = "sh -c 'echo cannot log in >&2; exit 255'"});
+  EXPECT_EQ(failure.code(), errc::start_failed);
+  EXPECT_EQ(std::string(failure.what()),
+            "the shell 'sh -c 'echo cannot log in >&2; exit 255'' exited during start-up "
+            "(exited with status 255): cannot log in\n");
 }
 
 TEST_F(process_hygiene, shell_that_never_answers_is_a_start_timeout) {
-  try {
-    session shell({.shell_argv = {"sleep", "30"}, .start_timeout = seconds{0.3}});
-    FAIL() << "no error";
-  } catch (const error& failure) {
-    EXPECT_EQ(failure.code(), errc::start_failed);
-    EXPECT_THAT(failure.what(), HasSubstr("did not answer within the start timeout"));
-  }
+  const auto failure = start_error({.shell_argv = {"sleep", "30"}, .start_timeout = seconds{0.3}});
+  EXPECT_EQ(failure.code(), errc::start_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("did not answer within the start timeout"));
 }
 
 TEST_F(process_hygiene, failing_setup_command_is_a_start_error) {
-  try {
-    session shell({.setup_commands = {"cd /no/such/dir"}});
-    FAIL() << "no error";
-  } catch (const error& failure) {
-    EXPECT_EQ(failure.code(), errc::start_failed);
-    EXPECT_THAT(failure.what(), HasSubstr("the setup command 'cd /no/such/dir' failed"));
-  }
+  const auto failure = start_error({.setup_commands = {"cd /no/such/dir"}});
+  EXPECT_EQ(failure.code(), errc::start_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("the setup command 'cd /no/such/dir' failed"));
 }
 
 TEST_F(process_hygiene, command_string_form_like_ipc_session) {
@@ -227,12 +204,8 @@ TEST_F(process_hygiene, destroying_a_busy_session_kills_the_running_command) {
 }
 
 TEST_F(process_hygiene, conflicting_options_are_refused) {
-  try {
-    session shell({.shell_argv = {"sh"}, .shell_command = "sh"});
-    FAIL() << "no error";
-  } catch (const error& failure) {
-    EXPECT_EQ(failure.code(), errc::invalid_argument);
-  }
+  const auto failure = start_error({.shell_argv = {"sh"}, .shell_command = "sh"});
+  EXPECT_EQ(failure.code(), errc::invalid_argument);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/start_error.hpp"
 #include "helpers/test_sshd.hpp"
 #include "tether/tether.hpp"
 
@@ -49,16 +50,6 @@ class ssh : public hygiene_fixture {
   void TearDown() override {
     for (const auto& path : temp_files_) std::filesystem::remove(path);
     hygiene_fixture::TearDown();
-  }
-
-  static error start_error(session_options options) {
-    try {
-      session shell(std::move(options));
-    } catch (const error& failure) {
-      return failure;
-    }
-    ADD_FAILURE() << "the session started";
-    return error(errc::invalid_argument, "none");
   }
 
  private:
