@@ -143,7 +143,7 @@ std::span<char> command_run::read_target(output_stream stream) {
   // output: leave a gap for them, so the new bytes are already where they belong.
   const std::size_t committed = kept.size();
   const std::size_t gap = decoder_.held_size(stream);
-  reserve_output(kept, committed + gap + direct_read_size);
+  growth_[index_of(stream)].reserve(kept, committed + gap + direct_read_size);
   kept.resize(committed + gap + direct_read_size);  // pages are populated: a cheap fill
   direct_committed_[index_of(stream)] = committed;
   return {kept.data() + committed + gap, direct_read_size};
@@ -187,7 +187,7 @@ void command_run::on_output(output_stream stream, std::string_view bytes) {
       bytes = bytes.substr(0, room);
     }
   }
-  append_output(kept, bytes);
+  growth_[index_of(stream)].append(kept, bytes);
 }
 
 }  // namespace tether::session_detail

@@ -9,6 +9,7 @@
 
 #include "loop/poll_wait.hpp"
 #include "protocol/marker_decoder.hpp"
+#include "session/output_growth.hpp"
 #include "tether/result.hpp"
 #include "transport/transport.hpp"
 
@@ -88,6 +89,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   // of its bytes are output so far; the rest of the string is the lent region.
   std::array<std::optional<std::size_t>, 2> direct_committed_;
   std::array<std::size_t, 2> last_read_{};
+  std::array<output_growth, 2> growth_;
 };
 
 }  // namespace tether::session_detail

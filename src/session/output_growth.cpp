@@ -10,33 +10,44 @@ namespace tether::session_detail {
 
 namespace {
 
-constexpr std::size_t huge_threshold = std::size_t{8} << 20;
+constexpr std::size_t big_output = std::size_t{8} << 20;
+constexpr std::size_t populate_step = std::size_t{2} << 20;
 
-void populate(char* data, std::size_t size) {
+void populate(char* data, std::size_t begin_offset, std::size_t end_offset) {
   const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const auto begin = (reinterpret_cast<std::uintptr_t>(data) + page - 1) & ~(page - 1);
-  const auto end = (reinterpret_cast<std::uintptr_t>(data) + size) & ~(page - 1);
+  const auto start = reinterpret_cast<std::uintptr_t>(data);
+  const auto begin = (start + begin_offset) & ~(page - 1);
+  const auto end = (start + end_offset + page - 1) & ~(page - 1);
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
 }
 
 }  // namespace
 
-void reserve_output(std::string& kept, std::size_t needed) {
-  if (needed <= kept.capacity()) return;
-  if (needed < huge_threshold) {
-    kept.reserve(std::max(needed, kept.capacity() * 2));
-    return;
+void output_growth::reserve(std::string& kept, std::size_t needed) {
+  if (needed > kept.capacity()) {
+    if (needed < big_output) {
+      kept.reserve(std::max(needed, kept.capacity() * 2));
+      return;
+    }
+    std::string bigger;
+    bigger.reserve(std::max(needed, kept.capacity() * 2));  // nothing copied, nothing touched
+    populate(bigger.data(), 0, kept.size());                // where the copy goes
+    bigger.append(kept);
+    kept.swap(bigger);
+    block_ = kept.data();
+    populated_ = kept.size();
   }
-  std::string bigger;
-  bigger.reserve(std::max(needed, kept.capacity() * 2));  // nothing copied, nothing touched
-  populate(bigger.data(), bigger.capacity());
-  bigger.append(kept);
-  kept.swap(bigger);
-}
-
-void append_output(std::string& kept, std::string_view bytes) {
-  reserve_output(kept, kept.size() + bytes.size());
-  kept.append(bytes);
+  if (needed < big_output) return;
+  if (block_ != kept.data()) {  // a block we did not allocate: assume what is written is there
+    block_ = kept.data();
+    populated_ = kept.size();
+  }
+  if (needed > populated_) {
+    const std::size_t upto =
+        std::min(kept.capacity(), std::max(needed, populated_ + populate_step));
+    populate(kept.data(), populated_, upto);
+    populated_ = upto;
+  }
 }
 
 }  // namespace tether::session_detail
