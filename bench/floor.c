@@ -8,6 +8,12 @@
 //   floor --spawn N                              spawn `sh -c true` N times (capturing stdout and
 //                                                stderr), print microseconds per spawn
 //
+// In the first two forms the shell may instead be a whole argv, given after `--`, e.g. a shell
+// on another host (bench/compare_ssh.sh):
+//
+//   floor [--big-pipes] CMD N -- PROGRAM [ARG...]
+//   floor [--big-pipes] --throughput BYTES -- PROGRAM [ARG...]
+//
 // --big-pipes grows the stdout and stderr pipes to 1 MiB with F_SETPIPE_SZ. MB is 10^6 bytes.
 #define _GNU_SOURCE
 #include <errno.h>
@@ -127,12 +133,12 @@ static pid_t spawn(char* const argv[], int in, int out, int err) {
   return pid;
 }
 
-static struct shell start_shell(const char* program, int big_pipes) {
+// argv: the shell's command line, NULL-terminated; looked up on PATH.
+static struct shell start_shell(char* const argv[], int big_pipes) {
   int in[2], out[2], err[2];
   make_pipe(in, 0);
   make_pipe(out, big_pipes);
   make_pipe(err, big_pipes);
-  char* argv[] = {(char*)program, NULL};
   const pid_t pid = spawn(argv, in[0], out[1], err[1]);
   close(in[0]);
   close(out[1]);
@@ -197,8 +203,8 @@ static long parse_count(const char* text) {
   return value;
 }
 
-static int round_trip(const char* program, const char* command, long count, int big_pipes) {
-  struct shell sh = start_shell(program, big_pipes);
+static int round_trip(char* const argv[], const char* command, long count, int big_pipes) {
+  struct shell sh = start_shell(argv, big_pipes);
   struct buffer out = {0}, err = {0};
   size_t len;
   char* line = command_line(command, &len);
@@ -222,8 +228,8 @@ static int round_trip(const char* program, const char* command, long count, int 
   return 0;
 }
 
-static int throughput(const char* program, long bytes, int big_pipes) {
-  struct shell sh = start_shell(program, big_pipes);
+static int throughput(char* const argv[], long bytes, int big_pipes) {
+  struct shell sh = start_shell(argv, big_pipes);
   struct buffer out = {0}, err = {0};
   char command[64];
   snprintf(command, sizeof command, "head -c %ld /dev/zero", bytes);
@@ -290,6 +296,8 @@ static int usage(void) {
   fputs(
       "usage: floor [--big-pipes] SHELL CMD N\n"
       "       floor [--big-pipes] --throughput SHELL BYTES\n"
+      "       floor [--big-pipes] CMD N -- PROGRAM [ARG...]\n"
+      "       floor [--big-pipes] --throughput BYTES -- PROGRAM [ARG...]\n"
       "       floor --spawn N\n",
       stderr);
   return 2;
@@ -306,11 +314,20 @@ int main(int argc, char** argv) {
   if (left == 2 && strcmp(argv[arg], "--spawn") == 0 && !big_pipes) {
     return spawn_each(parse_count(argv[arg + 1]));
   }
+  // The argv forms: two words, `--`, then at least the program (argv[argc] is NULL).
+  const int argv_form = left >= 4 && strcmp(argv[arg + 2], "--") == 0;
+  if (argv_form && strcmp(argv[arg], "--throughput") == 0) {
+    return throughput(argv + arg + 3, parse_count(argv[arg + 1]), big_pipes);
+  }
+  if (argv_form)
+    return round_trip(argv + arg + 3, argv[arg], parse_count(argv[arg + 1]), big_pipes);
   if (left == 3 && strcmp(argv[arg], "--throughput") == 0) {
-    return throughput(argv[arg + 1], parse_count(argv[arg + 2]), big_pipes);
+    char* shell[] = {argv[arg + 1], NULL};
+    return throughput(shell, parse_count(argv[arg + 2]), big_pipes);
   }
   if (left == 3 && argv[arg][0] != '-') {
-    return round_trip(argv[arg], argv[arg + 1], parse_count(argv[arg + 2]), big_pipes);
+    char* shell[] = {argv[arg], NULL};
+    return round_trip(shell, argv[arg + 1], parse_count(argv[arg + 2]), big_pipes);
   }
   return usage();
 }
