@@ -42,19 +42,19 @@ class random_pool {
 }  // namespace
 
 protocol::nonce make_nonce() {
-  // 12 characters of [0-9A-Za-z] carry 71 bits. Short matters: bash reads a command line one
-  // byte per read(). No character here is special to echo or to the shell.
+  // 10 characters of [0-9A-Za-z] carry 59 bits: no output will hit them by chance, and a
+  // command cannot see them (they are not in its positional parameters or variables). Short
+  // matters: bash reads a command line one byte per read(), about 0.25 us a byte.
   thread_local random_pool pool;
-  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  static constexpr char digits[] =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   std::uint64_t bits = pool.next();
-  std::uint64_t more = pool.next();
-  std::string text(12, '0');
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (i == 10) bits = more;  // 62^10 < 2^64: refill for the last two characters
-    text[i] = digits[bits % 62];
+  std::string text(10, '0');
+  for (char& c : text) {
+    c = digits[bits % 62];
     bits /= 62;
   }
-  return {text.substr(0, 6), text.substr(6)};
+  return {text.substr(0, 5), text.substr(5)};
 }
 
 }  // namespace tether::session_detail
