@@ -25,6 +25,12 @@ class category final : public std::error_category {
         return "the shell's output broke the framing";
       case errc::invalid_argument:
         return "invalid argument";
+      case errc::connect_failed:
+        return "the SSH connection failed";
+      case errc::host_key_rejected:
+        return "the SSH host key was rejected";
+      case errc::auth_failed:
+        return "SSH authentication failed";
     }
     return "unknown tether error";
   }

@@ -18,6 +18,9 @@ enum class errc {
   io_failed,         ///< reading or writing the shell's pipes failed unexpectedly
   protocol_error,    ///< the shell's output broke the framing (a bug or a hostile shell)
   invalid_argument,  ///< an option or argument is out of range
+  connect_failed,     ///< SSH: the TCP connection or the key exchange failed or timed out
+  host_key_rejected,  ///< SSH: the server's host key is unknown or has changed
+  auth_failed,        ///< SSH: no authentication method was accepted
 };
 
 const std::error_category& error_category() noexcept;

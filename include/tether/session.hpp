@@ -14,6 +14,7 @@
 #include "tether/error.hpp"
 #include "tether/output_stream.hpp"
 #include "tether/result.hpp"
+#include "tether/ssh.hpp"
 
 namespace tether {
 
@@ -44,9 +45,12 @@ struct session_options {
   /// "ssh://[user@]host[:port]": `ssh` to that host (user, port and host aliases from
   /// ssh_config apply as they do for ssh), running ssh.remote_shell there, one connection for
   /// the session's life. A shell_command of the form "ssh [ssh-args] host" is treated the same
-  /// way (IPC::Session's "ssh fred").
+  /// way (IPC::Session's "ssh fred"). "ssh+native://[user@]host[:port]": a channel of a
+  /// connection of its own made with libssh (no ssh process), set up by `native`; to share one
+  /// connection among sessions, open them on a tether::ssh::connection instead.
   std::string target;
   ssh_options ssh;
+  ssh::connect_options native;
 
   /// The shell as an argv, e.g. {"bash"} or {"ssh", "-T", "fred", "/bin/sh"}; looked up on PATH.
   std::vector<std::string> shell_argv;
@@ -108,6 +112,10 @@ class session {
   explicit session(session_options options = {});
   /// The same, with the shell given as a command line ("ssh fred") and a default timeout.
   explicit session(std::string_view shell_command, seconds timeout = seconds{60.0});
+  /// A shell on a new channel of an open native SSH connection, which it shares with every
+  /// other session and exec() on it (one TCP connection, one handshake). `options.target` must
+  /// be empty; the remote shell is options.ssh.remote_shell.
+  explicit session(ssh::connection& connection, session_options options = {});
 
   session(session&&) noexcept;
   session& operator=(session&&) noexcept;

@@ -5,3 +5,4 @@
 #include "tether/quote.hpp"
 #include "tether/result.hpp"
 #include "tether/session.hpp"
+#include "tether/ssh.hpp"

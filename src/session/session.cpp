@@ -14,6 +14,8 @@
 #include "session/command_run.hpp"
 #include "session/nonce.hpp"
 #include "tether/quote.hpp"
+#include "transport/libssh_channel_transport.hpp"
+#include "transport/libssh_connection.hpp"
 #include "transport/process_transport.hpp"
 #include "transport/ssh_target.hpp"
 #include "transport/ssh_transport.hpp"
@@ -183,6 +185,28 @@ struct session::impl {
   bool ordered_streams = false;               // see protocol::markers
   bool commands_on_fd3 = false;               // see protocol::prelude_options
 
+  // Native SSH: the connection the shell's channel lives on; `native_target` set when this
+  // session made the connection itself (and so may make it again after it drops).
+  std::shared_ptr<ssh::connection::core> native;
+  std::optional<transport::ssh_target> native_target;
+
+  impl(std::shared_ptr<ssh::connection::core> connection, session_options opts)
+      : options(std::move(opts)), timeout(options.timeout), native(std::move(connection)) {
+    target = "ssh+native://" + native->host;
+    shown = target;
+    start();
+  }
+
+  void connect_native() {
+    auto connection = std::make_shared<ssh::connection::core>();
+    connection->host = native_target->host;
+    auto settings = options.native;
+    if (!native_target->user.empty()) settings.user = native_target->user;
+    if (native_target->port) settings.port = native_target->port;
+    ssh::connect_and_login(*connection, settings);
+    native = std::move(connection);
+  }
+
   explicit impl(session_options opts) : options(std::move(opts)), timeout(options.timeout) {
     const int given = static_cast<int>(!options.shell_argv.empty()) +
                       static_cast<int>(!options.shell_command.empty()) +
@@ -191,7 +215,17 @@ struct session::impl {
       throw error(errc::invalid_argument,
                   "session_options: give one of target, shell_argv and shell_command");
     }
-    if (!options.target.empty() && options.target != "local") {
+    constexpr std::string_view native_scheme = "ssh+native://";
+    if (options.target.starts_with(native_scheme)) {
+      std::string why;
+      native_target = transport::parse_ssh_target(
+          "ssh://" + options.target.substr(native_scheme.size()), why);
+      if (!native_target) {
+        throw error(errc::invalid_argument, "bad target '" + options.target + "': " + why);
+      }
+      target = options.target;
+      shown = options.target;
+    } else if (!options.target.empty() && options.target != "local") {
       ssh = ssh_command_for_target(options.target, options.ssh);
       target = options.target;
       shown = options.target;
@@ -236,7 +270,8 @@ struct session::impl {
     while (!run.done()) {
       fds.clear();
       const std::size_t count = run.add_poll_fds(fds);
-      if (loop::poll_until(fds, run.next_deadline()) < 0) {
+      const auto wait_until = channel->ready_now() ? std::optional(clock::now()) : run.next_deadline();
+      if (loop::poll_until(fds, wait_until) < 0) {
         throw error(errc::io_failed,
                     std::string("waiting for the shell failed: ") + ::strerror(errno));
       }
@@ -261,7 +296,14 @@ struct session::impl {
   void start_shell() {
     ended_because.clear();
     leftovers = {};
-    if (ssh) {
+    if (native_target && (!native || ssh_is_connected(native->handle) == 0)) {
+      channel.reset();
+      connect_native();  // the first time, or again after the connection dropped
+    }
+    if (native) {
+      channel = std::make_unique<transport::libssh_channel_transport>(native,
+                                                                      options.ssh.remote_shell);
+    } else if (ssh) {
       channel = std::make_unique<transport::ssh_transport>(*ssh);
     } else {
       channel = std::make_unique<transport::process_transport>(argv, options.working_directory,
@@ -377,6 +419,14 @@ struct session::impl {
 };
 
 session::session(session_options options) : impl_(std::make_unique<impl>(std::move(options))) {}
+
+session::session(ssh::connection& connection, session_options options) {
+  if (!connection.shared_core()) throw error(errc::session_closed, "the connection was moved from");
+  if (!options.target.empty()) {
+    throw error(errc::invalid_argument, "a session on a connection takes no target");
+  }
+  impl_ = std::make_unique<impl>(connection.shared_core(), std::move(options));
+}
 
 session::session(std::string_view shell_command, seconds timeout)
     : session(session_options{.shell_command = std::string(shell_command), .timeout = timeout}) {}

@@ -68,6 +68,10 @@ class transport {
 
   /// The shell's own `$$`, as it reported at start-up: where a remote interrupt must go.
   virtual void set_shell_pid(int /*pid*/) {}
+
+  /// Input is already buffered inside the transport (a library read it from the socket while
+  /// serving another channel), so waiting on the descriptors could sleep on data at hand.
+  [[nodiscard]] virtual bool ready_now() const { return false; }
 };
 
 }  // namespace tether::transport

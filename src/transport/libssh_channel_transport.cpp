@@ -1,0 +1,262 @@
+#include "transport/libssh_channel_transport.hpp"
+
+#include <poll.h>
+
+#include <chrono>
+#include <memory>
+
+#include "tether/error.hpp"
+
+namespace tether::transport {
+
+namespace {
+
+constexpr std::size_t read_size = 256 * 1024;
+
+char* read_buffer() {
+  thread_local std::unique_ptr<char[]> buffer(new char[read_size]);
+  return buffer.get();
+}
+
+void note_exit_signal(ssh_session, ssh_channel, const char* signal, int core, const char* message,
+                      const char*, void* userdata) {
+  auto* out = static_cast<ssh::exec_result*>(userdata);
+  out->exit_signal = signal != nullptr ? signal : "";
+  out->core_dumped = core != 0;
+  out->signal_message = message != nullptr ? message : "";
+}
+
+void note_session_signal(ssh_session, ssh_channel, const char* signal, int, const char*,
+                         const char*, void* userdata) {
+  *static_cast<std::string*>(userdata) = signal != nullptr ? signal : "";
+}
+
+// The command that starts the shell: POSIX redirections inside `sh -c '...'` so that any login
+// shell (tcsh, fish) passes them on; the shell reads commands from descriptor 3.
+std::string shell_command(const std::string& remote_shell) {
+  return "exec /bin/sh -c 'exec " + remote_shell + " /dev/fd/3 3<&0 </dev/null'";
+}
+
+void run_on_side_channel(ssh_session session, const std::string& command) {
+  ssh_channel side = ssh_channel_new(session);
+  if (side == nullptr) return;
+  if (ssh_channel_open_session(side) == SSH_OK) {
+    ssh_channel_request_exec(side, command.c_str());
+    ssh_channel_send_eof(side);
+    ssh_channel_close(side);
+  }
+  ssh_channel_free(side);
+}
+
+}  // namespace
+
+libssh_channel_transport::libssh_channel_transport(
+    std::shared_ptr<ssh::connection::core> connection, const std::string& remote_shell)
+    : connection_(std::move(connection)) {
+  channel_ = ssh_channel_new(connection_->handle);
+  if (channel_ == nullptr || ssh_channel_open_session(channel_) != SSH_OK) {
+    const std::string why = ssh_get_error(connection_->handle);
+    if (channel_ != nullptr) ssh_channel_free(channel_);
+    channel_ = nullptr;
+    throw error(errc::start_failed,
+                "cannot open a channel on " + connection_->display + ": " + why);
+  }
+  ssh_callbacks_init(&callbacks_);
+  callbacks_.userdata = &exit_signal_;
+  callbacks_.channel_exit_signal_function = note_session_signal;
+  ssh_set_channel_callbacks(channel_, &callbacks_);
+  if (ssh_channel_request_exec(channel_, shell_command(remote_shell).c_str()) != SSH_OK) {
+    const std::string why = ssh_get_error(connection_->handle);
+    ssh_channel_free(channel_);
+    channel_ = nullptr;
+    throw error(errc::start_failed, "cannot start a shell on " + connection_->display + ": " + why);
+  }
+}
+
+libssh_channel_transport::~libssh_channel_transport() { stop(0); }
+
+std::size_t libssh_channel_transport::add_poll_fds(std::vector<pollfd>& fds, bool) const {
+  fds.push_back({ended_ ? -1 : ssh_get_fd(connection_->handle), POLLIN, 0});
+  return 1;
+}
+
+bool libssh_channel_transport::ready_now() const {
+  if (ended_ || channel_ == nullptr) return false;
+  return ssh_channel_poll(channel_, 0) != 0 || ssh_channel_poll(channel_, 1) != 0;
+}
+
+void libssh_channel_transport::read_available(byte_sink& sink) {
+  if (channel_ == nullptr || ended_) return;
+  char* buffer = read_buffer();
+  for (int is_stderr = 0; is_stderr < 2; ++is_stderr) {
+    for (;;) {
+      const int got = ssh_channel_read_nonblocking(channel_, buffer, read_size, is_stderr);
+      if (got > 0) {
+        sink.on_bytes(is_stderr != 0 ? output_stream::err : output_stream::out,
+                      std::string_view(buffer, static_cast<std::size_t>(got)));
+        continue;
+      }
+      if (got == SSH_ERROR) {
+        lost_ = ssh_get_error(connection_->handle);
+        ended_ = true;
+        return;
+      }
+      break;  // 0: nothing more now; SSH_EOF: the stream ended
+    }
+  }
+  if (ssh_channel_is_eof(channel_) != 0 || ssh_channel_is_closed(channel_) != 0 ||
+      ssh_is_connected(connection_->handle) == 0) {
+    ended_ = true;
+    if (ssh_is_connected(connection_->handle) == 0 && lost_.empty()) {
+      lost_ = ssh_get_error(connection_->handle);
+    }
+  }
+}
+
+void libssh_channel_transport::on_ready(const pollfd*, std::size_t, byte_sink& sink) {
+  read_available(sink);
+}
+
+void libssh_channel_transport::drain(byte_sink& sink, int) {
+  const bool was_ended = ended_;
+  ended_ = false;
+  read_available(sink);
+  ended_ = ended_ || was_ended;
+}
+
+std::size_t libssh_channel_transport::write_some(std::string_view bytes, std::error_code& ec) {
+  if (channel_ == nullptr || ended_) {
+    ec = std::make_error_code(std::errc::broken_pipe);
+    return 0;
+  }
+  // libssh writes whole buffers, waiting for window space; command lines are short.
+  const int put = ssh_channel_write(channel_, bytes.data(), static_cast<uint32_t>(bytes.size()));
+  if (put == SSH_ERROR) {
+    lost_ = ssh_get_error(connection_->handle);
+    ec = std::make_error_code(std::errc::broken_pipe);
+    return 0;
+  }
+  return static_cast<std::size_t>(put);
+}
+
+std::string libssh_channel_transport::end_description() const {
+  if (!lost_.empty()) return "lost its connection (" + lost_ + ")";
+  if (!exit_signal_.empty()) return "was killed by signal SIG" + exit_signal_;
+  const int status = channel_ != nullptr ? ssh_channel_get_exit_status(channel_) : -1;
+  if (status >= 0) return "exited with status " + std::to_string(status);
+  return "ended (its channel closed without an exit status)";
+}
+
+void libssh_channel_transport::signal_remote_group(const char* signal_name) noexcept {
+  if (remote_pid_ <= 0 || ssh_is_connected(connection_->handle) == 0) return;
+  try {
+    run_on_side_channel(connection_->handle, "exec /bin/sh -c 'kill -" + std::string(signal_name) +
+                                                 " -" + std::to_string(remote_pid_) + "'");
+  } catch (...) {
+  }
+}
+
+void libssh_channel_transport::interrupt() {
+  if (!ended_) signal_remote_group("INT");
+}
+
+void libssh_channel_transport::stop(int) noexcept {
+  if (stopped_ || channel_ == nullptr) return;
+  stopped_ = true;
+  if (!ended_) signal_remote_group("KILL");
+  if (ssh_is_connected(connection_->handle) != 0) {
+    ssh_channel_send_eof(channel_);
+    ssh_channel_close(channel_);
+  }
+  ssh_channel_free(channel_);
+  channel_ = nullptr;
+  ended_ = true;
+}
+
+ssh::exec_result run_exec(ssh::connection::core& connection, std::string_view command,
+                          const ssh::exec_options& options) {
+  using clock = std::chrono::steady_clock;
+  const auto started = clock::now();
+  ssh::exec_result done;
+  done.target = "ssh+native://" + connection.host;
+  ssh_channel channel = ssh_channel_new(connection.handle);
+  if (channel == nullptr || ssh_channel_open_session(channel) != SSH_OK) {
+    const std::string why = ssh_get_error(connection.handle);
+    if (channel != nullptr) ssh_channel_free(channel);
+    throw error(errc::io_failed, "cannot open a channel on " + connection.display + ": " + why);
+  }
+  const std::unique_ptr<ssh_channel_struct, void (*)(ssh_channel)> owner(channel,
+                                                                         ssh_channel_free);
+  ssh_channel_callbacks_struct callbacks{};
+  ssh_callbacks_init(&callbacks);
+  callbacks.userdata = &done;
+  callbacks.channel_exit_signal_function = note_exit_signal;
+  ssh_set_channel_callbacks(channel, &callbacks);
+
+  for (const auto& [name, value] : options.env) {
+    if (ssh_channel_request_env(channel, name.c_str(), value.c_str()) != SSH_OK) {
+      throw error(errc::invalid_argument,
+                  "the server refused to set the environment variable " + name +
+                      " (sshd accepts only the names its AcceptEnv lists); pass it in the "
+                      "command instead: " + name + "=... command");
+    }
+  }
+  if (options.pty_terminal &&
+      ssh_channel_request_pty_size(channel, options.pty_terminal->c_str(), 80, 24) != SSH_OK) {
+    throw error(errc::io_failed, "the server refused a pty: " +
+                                     std::string(ssh_get_error(connection.handle)));
+  }
+  const std::string text(command);
+  if (ssh_channel_request_exec(channel, text.c_str()) != SSH_OK) {
+    throw error(errc::io_failed, "cannot run the command on " + connection.display + ": " +
+                                     ssh_get_error(connection.handle));
+  }
+  if (options.stdin_data && !options.stdin_data->empty()) {
+    ssh_channel_write(channel, options.stdin_data->data(),
+                      static_cast<uint32_t>(options.stdin_data->size()));
+  }
+  ssh_channel_send_eof(channel);
+
+  std::optional<clock::time_point> deadline;
+  if (options.timeout && options.timeout->count() > 0) {
+    deadline = started + std::chrono::duration_cast<clock::duration>(*options.timeout);
+  }
+  char* buffer = read_buffer();
+  while (ssh_channel_is_eof(channel) == 0 && ssh_channel_is_closed(channel) == 0) {
+    bool got_any = false;
+    for (int is_stderr = 0; is_stderr < 2; ++is_stderr) {
+      const int got = ssh_channel_read_nonblocking(channel, buffer, read_size, is_stderr);
+      if (got > 0) {
+        (is_stderr != 0 ? done.err : done.out).append(buffer, static_cast<std::size_t>(got));
+        got_any = true;
+      } else if (got == SSH_ERROR) {
+        done.error = "the connection failed: " + std::string(ssh_get_error(connection.handle));
+        done.duration = clock::now() - started;
+        throw error(errc::shell_exited, done.error, done);
+      }
+    }
+    if (got_any) continue;
+    if (deadline && clock::now() >= *deadline) {
+      done.timed_out = true;
+      break;
+    }
+    pollfd socket{ssh_get_fd(connection.handle), POLLIN, 0};
+    ::poll(&socket, 1, 50);
+  }
+  if (!done.timed_out) {
+    // What arrived together with the end of file.
+    for (int is_stderr = 0; is_stderr < 2; ++is_stderr) {
+      int got = 0;
+      while ((got = ssh_channel_read_nonblocking(channel, buffer, read_size, is_stderr)) > 0) {
+        (is_stderr != 0 ? done.err : done.out).append(buffer, static_cast<std::size_t>(got));
+      }
+    }
+    const int status = ssh_channel_get_exit_status(channel);
+    if (status >= 0 && done.exit_signal.empty()) done.exit_status = status;
+  }
+  ssh_channel_close(channel);
+  done.duration = clock::now() - started;
+  return done;
+}
+
+}  // namespace tether::transport

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "transport/libssh_connection.hpp"
+#include "transport/transport.hpp"
+
+namespace tether::transport {
+
+/// A shell on one channel of a libssh connection. Other channels (other sessions, exec calls,
+/// the interrupts of this one) share the connection. The remote shell reads its commands from
+/// descriptor 3 (protocol::prelude_options); stdout and stderr come back as the channel's two
+/// streams, which sshd does not keep in order with each other, so both end markers are used.
+class libssh_channel_transport final : public transport {
+ public:
+  /// Opens the channel and starts `remote_shell` there. Throws tether::error(start_failed).
+  libssh_channel_transport(std::shared_ptr<ssh::connection::core> connection,
+                           const std::string& remote_shell);
+  ~libssh_channel_transport() override;
+  libssh_channel_transport(const libssh_channel_transport&) = delete;
+  libssh_channel_transport& operator=(const libssh_channel_transport&) = delete;
+
+  std::size_t add_poll_fds(std::vector<pollfd>& fds, bool want_write) const override;
+  void on_ready(const pollfd* mine, std::size_t count, byte_sink& sink) override;
+  std::size_t write_some(std::string_view bytes, std::error_code& ec) override;
+  [[nodiscard]] bool ended() const override { return ended_; }
+  void drain(byte_sink& sink, int rounds = 4096) override;
+  [[nodiscard]] std::string end_description() const override;
+  void interrupt() override;
+  void stop(int grace_ms) noexcept override;
+  [[nodiscard]] int pid() const override { return -1; }
+  void set_shell_pid(int pid) override { remote_pid_ = pid; }
+  [[nodiscard]] bool commands_on_own_fd() const override { return true; }
+  [[nodiscard]] bool ready_now() const override;
+
+ private:
+  void read_available(byte_sink& sink);
+  void signal_remote_group(const char* signal_name) noexcept;
+
+  std::shared_ptr<ssh::connection::core> connection_;
+  ssh_channel channel_ = nullptr;
+  ssh_channel_callbacks_struct callbacks_{};
+  std::string exit_signal_;
+  bool ended_ = false;
+  bool stopped_ = false;
+  int remote_pid_ = -1;
+  std::string lost_;  // why the connection failed, if it did
+};
+
+/// Run one command on a channel of its own (ssh2's exec), wait for it and return its result.
+ssh::exec_result run_exec(ssh::connection::core& connection, std::string_view command,
+                          const ssh::exec_options& options);
+
+}  // namespace tether::transport

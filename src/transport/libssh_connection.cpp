@@ -1,0 +1,207 @@
+#include "transport/libssh_connection.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+
+#include "tether/error.hpp"
+
+namespace tether::ssh {
+
+namespace {
+
+template <typename T, void (*Free)(T*)>
+struct freer {
+  void operator()(T* pointer) const { Free(pointer); }
+};
+
+void free_key(ssh_key_struct* key) { ssh_key_free(key); }
+void free_entry(ssh_knownhosts_entry* entry) { ssh_knownhosts_entry_free(entry); }
+using key_ptr = std::unique_ptr<ssh_key_struct, freer<ssh_key_struct, free_key>>;
+using entry_ptr = std::unique_ptr<ssh_knownhosts_entry, freer<ssh_knownhosts_entry, free_entry>>;
+
+std::string libssh_error(ssh_session session) { return ssh_get_error(session); }
+
+void check_host_key(connection::core& core, const connect_options& options) {
+  if (options.host_keys == host_key_policy::off) return;
+  ssh_key server_raw = nullptr;
+  if (ssh_get_server_publickey(core.handle, &server_raw) != SSH_OK) {
+    throw error(errc::host_key_rejected,
+                "cannot read the host key of " + core.display + ": " + libssh_error(core.handle));
+  }
+  const key_ptr server_key(server_raw);
+  const std::string offered = fingerprint_of(server_key.get());
+  const auto state = ssh_session_is_known_server(core.handle);
+  switch (state) {
+    case SSH_KNOWN_HOSTS_OK:
+      return;
+    case SSH_KNOWN_HOSTS_CHANGED:
+    case SSH_KNOWN_HOSTS_OTHER: {
+      ssh_knownhosts_entry* raw_entry = nullptr;
+      ssh_session_get_known_hosts_entry(core.handle, &raw_entry);
+      const entry_ptr entry(raw_entry);
+      const std::string known =
+          entry && entry->publickey ? fingerprint_of(entry->publickey) : "another key";
+      throw error(errc::host_key_rejected,
+                  "the host key of " + core.display + " has changed: known_hosts has " + known +
+                      ", the server offered " + offered +
+                      ". This may be an attack; if the change is expected, remove the old key "
+                      "(ssh-keygen -R HOST) and connect again");
+    }
+    case SSH_KNOWN_HOSTS_UNKNOWN:
+    case SSH_KNOWN_HOSTS_NOT_FOUND:
+      if (options.host_keys == host_key_policy::accept_new) {
+        if (ssh_session_update_known_hosts(core.handle) != SSH_OK) {
+          throw error(errc::host_key_rejected, "cannot add the host key of " + core.display +
+                                                   " to known_hosts: " +
+                                                   libssh_error(core.handle));
+        }
+        return;
+      }
+      throw error(errc::host_key_rejected,
+                  "the host key of " + core.display + " (" + offered +
+                      ") is not in known_hosts; check it and add it (ssh-keyscan), or connect "
+                      "with host_key_policy::accept_new");
+    case SSH_KNOWN_HOSTS_ERROR:
+      break;
+  }
+  throw error(errc::host_key_rejected, "cannot check the host key of " + core.display + ": " +
+                                           libssh_error(core.handle));
+}
+
+// Returns a note on what was tried, for the error message.
+std::string try_keys(connection::core& core, const connect_options& options, bool& done) {
+  std::string tried;
+  for (const auto& file : options.identity_files) {
+    std::string passphrase;
+    ssh_key raw = nullptr;
+    int imported = ssh_pki_import_privkey_file(file.c_str(), nullptr, nullptr, nullptr, &raw);
+    if (imported != SSH_OK && options.passphrase) {
+      passphrase = options.passphrase(file);
+      imported = ssh_pki_import_privkey_file(file.c_str(), passphrase.c_str(), nullptr, nullptr,
+                                             &raw);
+    }
+    const key_ptr key(raw);
+    if (imported != SSH_OK) {
+      tried += ", key " + file + " (cannot be read" +
+               std::string(options.passphrase ? "" : "; encrypted keys need a passphrase callback") +
+               ")";
+      continue;
+    }
+    if (ssh_userauth_publickey(core.handle, nullptr, key.get()) == SSH_AUTH_SUCCESS) {
+      done = true;
+      return tried;
+    }
+    tried += ", key " + file + " (refused)";
+  }
+  return tried;
+}
+
+void authenticate(connection::core& core, const connect_options& options) {
+  if (ssh_userauth_none(core.handle, nullptr) == SSH_AUTH_SUCCESS) return;
+  const int methods = ssh_userauth_list(core.handle, nullptr);
+  std::string tried;
+  bool done = false;
+  if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) {
+    if (options.use_agent) {
+      if (std::getenv("SSH_AUTH_SOCK") != nullptr &&
+          ssh_userauth_agent(core.handle, nullptr) == SSH_AUTH_SUCCESS) {
+        return;
+      }
+      tried += std::getenv("SSH_AUTH_SOCK") != nullptr ? ", agent keys (refused)"
+                                                        : ", agent (none running)";
+    }
+    if (!options.identity_files.empty()) {
+      tried += try_keys(core, options, done);
+      if (done) return;
+    } else if (ssh_userauth_publickey_auto(core.handle, nullptr, nullptr) == SSH_AUTH_SUCCESS) {
+      return;
+    } else {
+      tried += ", default keys (refused or none)";
+    }
+  }
+  if (options.password && (methods & SSH_AUTH_METHOD_PASSWORD) != 0) {
+    if (ssh_userauth_password(core.handle, nullptr, options.password->c_str()) ==
+        SSH_AUTH_SUCCESS) {
+      return;
+    }
+    tried += ", password (refused)";
+  }
+  std::string accepted;
+  if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) accepted += " publickey";
+  if ((methods & SSH_AUTH_METHOD_PASSWORD) != 0) accepted += " password";
+  if ((methods & SSH_AUTH_METHOD_INTERACTIVE) != 0) accepted += " keyboard-interactive";
+  throw error(errc::auth_failed, "cannot log in to " + core.display + ": the server accepts" +
+                                     (accepted.empty() ? " nothing we offer" : accepted) +
+                                     "; tried" + (tried.empty() ? " nothing" : tried.substr(1)));
+}
+
+}  // namespace
+
+connection::core::~core() {
+  if (handle != nullptr) {
+    ssh_disconnect(handle);
+    ssh_free(handle);
+  }
+}
+
+std::string fingerprint_of(ssh_key key) {
+  unsigned char* hash = nullptr;
+  std::size_t length = 0;
+  if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash, &length) != SSH_OK) return "";
+  char* text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, length);
+  std::string fingerprint = text != nullptr ? text : "";
+  ssh_string_free_char(text);
+  ssh_clean_pubkey_hash(&hash);
+  return fingerprint;
+}
+
+void connect_and_login(connection::core& core, const connect_options& options) {
+  core.handle = ssh_new();
+  if (core.handle == nullptr) throw error(errc::connect_failed, "libssh: out of memory");
+  ssh_options_set(core.handle, SSH_OPTIONS_HOST, core.host.c_str());
+  if (options.config_file == "none") {
+    bool no = false;
+    ssh_options_set(core.handle, SSH_OPTIONS_PROCESS_CONFIG, &no);
+  } else if (ssh_options_parse_config(core.handle, options.config_file.empty()
+                                                       ? nullptr
+                                                       : options.config_file.c_str()) != 0) {
+    throw error(errc::connect_failed, "cannot read the ssh_config file '" + options.config_file +
+                                          "': " + libssh_error(core.handle));
+  }
+  // Explicit settings after the config file, so that they win over it.
+  if (!options.user.empty()) ssh_options_set(core.handle, SSH_OPTIONS_USER, options.user.c_str());
+  if (options.port) {
+    const unsigned int port = static_cast<unsigned int>(*options.port);
+    ssh_options_set(core.handle, SSH_OPTIONS_PORT, &port);
+  }
+  if (!options.known_hosts_file.empty()) {
+    ssh_options_set(core.handle, SSH_OPTIONS_KNOWNHOSTS, options.known_hosts_file.c_str());
+    ssh_options_set(core.handle, SSH_OPTIONS_GLOBAL_KNOWNHOSTS, "/dev/null");
+  }
+  const double timeout = std::max(0.001, options.connect_timeout.count());
+  long whole = static_cast<long>(timeout);
+  long micros = static_cast<long>((timeout - static_cast<double>(whole)) * 1e6);
+  ssh_options_set(core.handle, SSH_OPTIONS_TIMEOUT, &whole);
+  ssh_options_set(core.handle, SSH_OPTIONS_TIMEOUT_USEC, &micros);
+
+  char* user = nullptr;
+  char* host = nullptr;
+  unsigned int port = 22;
+  ssh_options_get(core.handle, SSH_OPTIONS_USER, &user);
+  ssh_options_get(core.handle, SSH_OPTIONS_HOST, &host);
+  ssh_options_get_port(core.handle, &port);
+  core.display = std::string(user != nullptr ? user : "?") + "@" +
+                 std::string(host != nullptr ? host : core.host) + ":" + std::to_string(port);
+  ssh_string_free_char(user);
+  ssh_string_free_char(host);
+
+  if (ssh_connect(core.handle) != SSH_OK) {
+    throw error(errc::connect_failed,
+                "cannot connect to " + core.display + ": " + libssh_error(core.handle));
+  }
+  check_host_key(core, options);
+  authenticate(core, options);
+}
+
+}  // namespace tether::ssh

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <libssh/libssh.h>
+
+#include <string>
+
+#include "tether/ssh.hpp"
+
+namespace tether::ssh {
+
+/// The libssh session behind a tether::ssh::connection, shared by the sessions and channels
+/// opened on it. Not thread-safe, like libssh itself.
+struct connection::core {
+  ssh_session handle = nullptr;
+  std::string host;     ///< as given
+  std::string display;  ///< user@host:port as connected, for messages
+
+  core() = default;
+  core(const core&) = delete;
+  core& operator=(const core&) = delete;
+  ~core();
+};
+
+/// Connect, check the host key, authenticate. Throws tether::error (connect_failed,
+/// host_key_rejected, auth_failed) with a message that says what to do.
+void connect_and_login(connection::core& core, const connect_options& options);
+
+/// The SHA256 fingerprint of a key as ssh prints it ("SHA256:..."), or "" if it cannot be had.
+std::string fingerprint_of(ssh_key key);
+
+}  // namespace tether::ssh
