@@ -46,8 +46,8 @@ struct connect_options {
 
 /// One command run on its own channel (ssh2's exec).
 struct exec_options {
-  std::optional<std::string> stdin_data;  ///< sent, then end of file; unset: EOF at once
-  std::map<std::string, std::string> env;  ///< setenv requests (the server's AcceptEnv decides)
+  std::optional<std::string> stdin_data;    ///< sent, then end of file; unset: EOF at once
+  std::map<std::string, std::string> env;   ///< setenv requests (the server's AcceptEnv decides)
   std::optional<std::string> pty_terminal;  ///< request a pty with this TERM, e.g. "xterm"
   std::optional<seconds> timeout;           ///< unset: none
 };

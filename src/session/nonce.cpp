@@ -46,8 +46,7 @@ protocol::nonce make_nonce() {
   // command cannot see them (they are not in its positional parameters or variables). Short
   // matters: bash reads a command line one byte per read(), about 0.25 us a byte.
   thread_local random_pool pool;
-  static constexpr char digits[] =
-      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
   std::uint64_t bits = pool.next();
   std::string text(10, '0');
   for (char& c : text) {

@@ -218,8 +218,8 @@ struct session::impl {
     constexpr std::string_view native_scheme = "ssh+native://";
     if (options.target.starts_with(native_scheme)) {
       std::string why;
-      native_target = transport::parse_ssh_target(
-          "ssh://" + options.target.substr(native_scheme.size()), why);
+      native_target =
+          transport::parse_ssh_target("ssh://" + options.target.substr(native_scheme.size()), why);
       if (!native_target) {
         throw error(errc::invalid_argument, "bad target '" + options.target + "': " + why);
       }
@@ -270,7 +270,8 @@ struct session::impl {
     while (!run.done()) {
       fds.clear();
       const std::size_t count = run.add_poll_fds(fds);
-      const auto wait_until = channel->ready_now() ? std::optional(clock::now()) : run.next_deadline();
+      const auto wait_until =
+          channel->ready_now() ? std::optional(clock::now()) : run.next_deadline();
       if (loop::poll_until(fds, wait_until) < 0) {
         throw error(errc::io_failed,
                     std::string("waiting for the shell failed: ") + ::strerror(errno));
@@ -301,8 +302,8 @@ struct session::impl {
       connect_native();  // the first time, or again after the connection dropped
     }
     if (native) {
-      channel = std::make_unique<transport::libssh_channel_transport>(native,
-                                                                      options.ssh.remote_shell);
+      channel =
+          std::make_unique<transport::libssh_channel_transport>(native, options.ssh.remote_shell);
     } else if (ssh) {
       channel = std::make_unique<transport::ssh_transport>(*ssh);
     } else {

@@ -73,7 +73,9 @@ libssh_channel_transport::libssh_channel_transport(
   }
 }
 
-libssh_channel_transport::~libssh_channel_transport() { stop(0); }
+libssh_channel_transport::~libssh_channel_transport() {
+  stop(0);
+}
 
 std::size_t libssh_channel_transport::add_poll_fds(std::vector<pollfd>& fds, bool) const {
   fds.push_back({ended_ ? -1 : ssh_get_fd(connection_->handle), POLLIN, 0});
@@ -185,8 +187,7 @@ ssh::exec_result run_exec(ssh::connection::core& connection, std::string_view co
     if (channel != nullptr) ssh_channel_free(channel);
     throw error(errc::io_failed, "cannot open a channel on " + connection.display + ": " + why);
   }
-  const std::unique_ptr<ssh_channel_struct, void (*)(ssh_channel)> owner(channel,
-                                                                         ssh_channel_free);
+  const std::unique_ptr<ssh_channel_struct, void (*)(ssh_channel)> owner(channel, ssh_channel_free);
   ssh_channel_callbacks_struct callbacks{};
   ssh_callbacks_init(&callbacks);
   callbacks.userdata = &done;
@@ -198,13 +199,14 @@ ssh::exec_result run_exec(ssh::connection::core& connection, std::string_view co
       throw error(errc::invalid_argument,
                   "the server refused to set the environment variable " + name +
                       " (sshd accepts only the names its AcceptEnv lists); pass it in the "
-                      "command instead: " + name + "=... command");
+                      "command instead: " +
+                      name + "=... command");
     }
   }
   if (options.pty_terminal &&
       ssh_channel_request_pty_size(channel, options.pty_terminal->c_str(), 80, 24) != SSH_OK) {
-    throw error(errc::io_failed, "the server refused a pty: " +
-                                     std::string(ssh_get_error(connection.handle)));
+    throw error(errc::io_failed,
+                "the server refused a pty: " + std::string(ssh_get_error(connection.handle)));
   }
   const std::string text(command);
   if (ssh_channel_request_exec(channel, text.c_str()) != SSH_OK) {

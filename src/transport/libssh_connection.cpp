@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 
 #include "tether/error.hpp"
@@ -15,12 +16,46 @@ struct freer {
   void operator()(T* pointer) const { Free(pointer); }
 };
 
-void free_key(ssh_key_struct* key) { ssh_key_free(key); }
-void free_entry(ssh_knownhosts_entry* entry) { ssh_knownhosts_entry_free(entry); }
+void free_key(ssh_key_struct* key) {
+  ssh_key_free(key);
+}
+void free_entry(ssh_knownhosts_entry* entry) {
+  ssh_knownhosts_entry_free(entry);
+}
 using key_ptr = std::unique_ptr<ssh_key_struct, freer<ssh_key_struct, free_key>>;
 using entry_ptr = std::unique_ptr<ssh_knownhosts_entry, freer<ssh_knownhosts_entry, free_entry>>;
 
-std::string libssh_error(ssh_session session) { return ssh_get_error(session); }
+std::string libssh_error(ssh_session session) {
+  return ssh_get_error(session);
+}
+
+// The fingerprints known_hosts holds for this host ("[host]:port" unless the port is 22),
+// for the message when the server offers another key. libssh does not hand them over then.
+std::string known_fingerprints(const connection::core& core) {
+  char* file = nullptr;
+  char* host = nullptr;
+  unsigned int port = 22;
+  ssh_options_get(core.handle, SSH_OPTIONS_KNOWNHOSTS, &file);
+  ssh_options_get(core.handle, SSH_OPTIONS_HOST, &host);
+  ssh_options_get_port(core.handle, &port);
+  const std::string path = file != nullptr ? file : "";
+  std::string name = host != nullptr ? host : core.host;
+  ssh_string_free_char(file);
+  ssh_string_free_char(host);
+  if (port != 22) name = "[" + name + "]:" + std::to_string(port);
+  std::ifstream lines(path);
+  std::string line;
+  std::string found;
+  while (std::getline(lines, line)) {
+    ssh_knownhosts_entry* raw = nullptr;
+    if (ssh_known_hosts_parse_line(name.c_str(), line.c_str(), &raw) != SSH_OK) continue;
+    const entry_ptr entry(raw);
+    if (entry && entry->publickey != nullptr) {
+      found += (found.empty() ? "" : " and ") + fingerprint_of(entry->publickey);
+    }
+  }
+  return found.empty() ? "another key" : found;
+}
 
 void check_host_key(connection::core& core, const connect_options& options) {
   if (options.host_keys == host_key_policy::off) return;
@@ -37,11 +72,7 @@ void check_host_key(connection::core& core, const connect_options& options) {
       return;
     case SSH_KNOWN_HOSTS_CHANGED:
     case SSH_KNOWN_HOSTS_OTHER: {
-      ssh_knownhosts_entry* raw_entry = nullptr;
-      ssh_session_get_known_hosts_entry(core.handle, &raw_entry);
-      const entry_ptr entry(raw_entry);
-      const std::string known =
-          entry && entry->publickey ? fingerprint_of(entry->publickey) : "another key";
+      const std::string known = known_fingerprints(core);
       throw error(errc::host_key_rejected,
                   "the host key of " + core.display + " has changed: known_hosts has " + known +
                       ", the server offered " + offered +
@@ -53,8 +84,7 @@ void check_host_key(connection::core& core, const connect_options& options) {
       if (options.host_keys == host_key_policy::accept_new) {
         if (ssh_session_update_known_hosts(core.handle) != SSH_OK) {
           throw error(errc::host_key_rejected, "cannot add the host key of " + core.display +
-                                                   " to known_hosts: " +
-                                                   libssh_error(core.handle));
+                                                   " to known_hosts: " + libssh_error(core.handle));
         }
         return;
       }
@@ -65,8 +95,8 @@ void check_host_key(connection::core& core, const connect_options& options) {
     case SSH_KNOWN_HOSTS_ERROR:
       break;
   }
-  throw error(errc::host_key_rejected, "cannot check the host key of " + core.display + ": " +
-                                           libssh_error(core.handle));
+  throw error(errc::host_key_rejected,
+              "cannot check the host key of " + core.display + ": " + libssh_error(core.handle));
 }
 
 // Returns a note on what was tried, for the error message.
@@ -78,14 +108,15 @@ std::string try_keys(connection::core& core, const connect_options& options, boo
     int imported = ssh_pki_import_privkey_file(file.c_str(), nullptr, nullptr, nullptr, &raw);
     if (imported != SSH_OK && options.passphrase) {
       passphrase = options.passphrase(file);
-      imported = ssh_pki_import_privkey_file(file.c_str(), passphrase.c_str(), nullptr, nullptr,
-                                             &raw);
+      imported =
+          ssh_pki_import_privkey_file(file.c_str(), passphrase.c_str(), nullptr, nullptr, &raw);
     }
     const key_ptr key(raw);
     if (imported != SSH_OK) {
-      tried += ", key " + file + " (cannot be read" +
-               std::string(options.passphrase ? "" : "; encrypted keys need a passphrase callback") +
-               ")";
+      tried +=
+          ", key " + file + " (cannot be read" +
+          std::string(options.passphrase ? "" : "; encrypted keys need a passphrase callback") +
+          ")";
       continue;
     }
     if (ssh_userauth_publickey(core.handle, nullptr, key.get()) == SSH_AUTH_SUCCESS) {
@@ -109,7 +140,7 @@ void authenticate(connection::core& core, const connect_options& options) {
         return;
       }
       tried += std::getenv("SSH_AUTH_SOCK") != nullptr ? ", agent keys (refused)"
-                                                        : ", agent (none running)";
+                                                       : ", agent (none running)";
     }
     if (!options.identity_files.empty()) {
       tried += try_keys(core, options, done);

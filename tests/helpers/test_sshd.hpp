@@ -7,6 +7,8 @@ namespace tether::test {
 /// A throwaway OpenSSH server on 127.0.0.1 (scripts/test-sshd), with the files a client needs:
 /// ssh_config defines the aliases `tether-test` (user tether-sh, login shell /bin/sh) and
 /// `tether-test-tcsh` (login shell tcsh), with the user key and a known_hosts file.
+inline constexpr const char* test_password = "tether-test-password";
+
 struct test_sshd {
   std::string dir;
   int port = 0;
@@ -22,7 +24,8 @@ struct test_sshd {
 const test_sshd& shared_sshd();
 
 /// A server of the test's own, for tests that stop it. Stop it with stop_sshd().
-test_sshd start_private_sshd();
+/// With `accept_env` false its sshd accepts no environment variables.
+test_sshd start_private_sshd(bool accept_env = true);
 void stop_sshd(const test_sshd& server);
 
 }  // namespace tether::test

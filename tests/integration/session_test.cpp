@@ -26,7 +26,14 @@ using ::testing::HasSubstr;
 class session_test : public hygiene_fixture_with_param<shell_case> {
  protected:
   session open(session_options options = {}) {
-    if (GetParam().over_ssh()) {
+    if (GetParam().native) {
+      const auto& server = shared_sshd();
+      options.target = "ssh+native://" + GetParam().ssh_alias;
+      options.native.config_file = server.ssh_config();
+      options.native.known_hosts_file = server.known_hosts();
+      options.native.identity_files = {server.user_key()};
+      options.native.use_agent = false;
+    } else if (GetParam().over_ssh()) {
       options.target = "ssh://" + GetParam().ssh_alias;
       options.ssh.config_file = shared_sshd().ssh_config();
     } else {
@@ -285,7 +292,7 @@ TEST_P(session_test, command_ignoring_the_interrupt_gets_the_session_restarted) 
   auto shell = open({.interrupt_grace = 300ms});
   const std::string pid_file = scratch() + "/pid";
   shell.run("cd /usr; X=lost");
-  const int first_shell = shell.shell_pid();
+  const std::string first_shell = shell.run("echo $$").out;
   run_options options;
   options.timeout = 1s;
   // `trap '' INT` makes the shell and its children ignore SIGINT, so only killing works.
@@ -296,7 +303,7 @@ TEST_P(session_test, command_ignoring_the_interrupt_gets_the_session_restarted) 
   EXPECT_FALSE(done.exit_status.has_value());
   EXPECT_EQ(done.out, "partial\n");
   EXPECT_FALSE(process_still_running_after(std::stoi(read_file(pid_file)), 5.0));
-  EXPECT_NE(shell.shell_pid(), first_shell);
+  EXPECT_NE(shell.run("echo $$").out, first_shell);
   const auto after = shell.run("echo \"[$X]\"");
   EXPECT_EQ(after.out, "[]\n");  // a new shell: the old state is gone, and the result said so
   EXPECT_FALSE(after.restarted);
@@ -347,7 +354,9 @@ TEST_P(session_test, shell_killed_by_a_signal_is_a_clear_error) {
   std::error_code ec;
   const auto done = shell.run("echo last words; kill -9 $$", {}, ec);
   EXPECT_EQ(ec, errc::shell_exited);
-  if (GetParam().over_ssh()) {
+  if (GetParam().native) {
+    EXPECT_THAT(done.error, HasSubstr("the shell was killed by signal SIGKILL"));
+  } else if (GetParam().over_ssh()) {
     // ssh reports a remote shell killed by a signal only as its own exit status 255.
     EXPECT_THAT(done.error, HasSubstr("ssh exited with status 255"));
   } else {
@@ -357,6 +366,7 @@ TEST_P(session_test, shell_killed_by_a_signal_is_a_clear_error) {
 }
 
 TEST_P(session_test, writing_to_a_dead_shell_is_an_error_not_sigpipe) {
+  if (GetParam().native) GTEST_SKIP() << "no local process to kill (libssh; see ssh_native tests)";
   auto shell = open();
   const pid_t pid = shell.shell_pid();
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
@@ -420,9 +430,10 @@ TEST_P(session_test, moved_session_keeps_its_shell) {
 
 TEST_P(session_test, closed_session_refuses_commands_and_reaps_its_shell) {
   auto shell = open();
-  const pid_t pid = shell.shell_pid();
+  // The shell's own pid: the local one, or the remote one (the test sshd runs here too).
+  const pid_t pid = std::stoi(shell.run("echo $$").out);
   shell.close();
-  EXPECT_FALSE(process_is_running(pid));
+  EXPECT_FALSE(process_still_running_after(pid, 5.0));
   try {
     shell.run("true");
     FAIL() << "no error";

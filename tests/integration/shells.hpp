@@ -14,6 +14,7 @@ struct shell_case {
   std::string name;
   std::vector<std::string> argv;
   std::string ssh_alias;
+  bool native = false;  ///< libssh instead of the ssh client
   [[nodiscard]] bool over_ssh() const { return !ssh_alias.empty(); }
 };
 
@@ -26,7 +27,10 @@ inline std::vector<shell_case> all_shells() {
 /// The same suite over SSH: to an account whose login shell is /bin/sh, and to one whose login
 /// shell is tcsh (Tether must start /bin/sh there anyway).
 inline std::vector<shell_case> ssh_shells() {
-  return {{"ssh_openssh", {}, "tether-test"}, {"ssh_openssh_tcsh_login", {}, "tether-test-tcsh"}};
+  return {{"ssh_openssh", {}, "tether-test"},
+          {"ssh_openssh_tcsh_login", {}, "tether-test-tcsh"},
+          {"ssh_libssh", {}, "tether-test", true},
+          {"ssh_libssh_tcsh_login", {}, "tether-test-tcsh", true}};
 }
 
 inline std::vector<shell_case> every_transport() {

@@ -1,0 +1,292 @@
+// Native SSH (libssh): connection set-up, authentication, host keys, exec channels, and many
+// channels on one connection, against a real sshd on 127.0.0.1. (Everything a session does is
+// also checked over libssh by the parameterised session suite.)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "helpers/hygiene_fixture.hpp"
+#include "helpers/test_sshd.hpp"
+#include "tether/tether.hpp"
+
+namespace tether::test {
+namespace {
+
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+ssh::connect_options key_login(const test_sshd& server) {
+  ssh::connect_options options;
+  options.config_file = server.ssh_config();
+  options.known_hosts_file = server.known_hosts();
+  options.identity_files = {server.user_key()};
+  options.use_agent = false;
+  return options;
+}
+
+// Everything explicit, without the test ssh_config.
+ssh::connect_options explicit_login(const test_sshd& server) {
+  ssh::connect_options options = key_login(server);
+  options.config_file = "none";
+  options.user = "tether-sh";
+  options.port = server.port;
+  return options;
+}
+
+error connect_error(const std::string& host, const ssh::connect_options& options) {
+  try {
+    ssh::connection connection(host, options);
+  } catch (const error& failure) {
+    return failure;
+  }
+  ADD_FAILURE() << "connected";
+  return error(errc::invalid_argument, "connected");
+}
+
+class ssh_native : public hygiene_fixture {
+ protected:
+  std::string temp_dir() {
+    if (dir_.empty()) {
+      char pattern[] = "/tmp/tether-native-XXXXXX";
+      dir_ = ::mkdtemp(pattern);
+    }
+    return dir_;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    hygiene_fixture::TearDown();
+  }
+
+ private:
+  std::string dir_;
+};
+
+TEST_F(ssh_native, exec_returns_streams_and_status) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  const auto done = connection.exec("echo out; echo err >&2; exit 3");
+  EXPECT_EQ(done.out, "out\n");
+  EXPECT_EQ(done.err, "err\n");
+  EXPECT_EQ(done.exit_status, 3);
+  EXPECT_EQ(done.exit_signal, "");
+  EXPECT_EQ(done.target, "ssh+native://tether-test");
+}
+
+TEST_F(ssh_native, exec_reports_the_signal_that_killed_the_command) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  const auto done = connection.exec("echo before; kill -KILL $$");
+  EXPECT_EQ(done.out, "before\n");
+  EXPECT_EQ(done.exit_signal, "KILL");
+  EXPECT_FALSE(done.exit_status.has_value());  // "no exit status" is not 0
+}
+
+TEST_F(ssh_native, exec_with_stdin_env_and_pty) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  const std::string data("line\n\0binary\xff", 13);
+  EXPECT_EQ(connection.exec("cat", {.stdin_data = data}).out, data);
+  EXPECT_EQ(connection.exec("echo \"$TETHER_GREETING\"", {.env = {{"TETHER_GREETING", "hi"}}}).out,
+            "hi\n");
+  const auto on_pty = connection.exec("tty; echo \"$TERM\"", {.pty_terminal = "xterm"});
+  EXPECT_THAT(on_pty.out, HasSubstr("/dev/pts/"));
+  EXPECT_THAT(on_pty.out, HasSubstr("xterm"));
+}
+
+TEST_F(ssh_native, setenv_refused_by_the_server_is_a_clear_error) {
+  const auto server = start_private_sshd(/*accept_env=*/false);
+  {
+    ssh::connection connection("tether-test", key_login(server));
+    try {
+      connection.exec("true", {.env = {{"TETHER_X", "1"}}});
+      ADD_FAILURE() << "no error";
+    } catch (const error& failure) {
+      EXPECT_EQ(failure.code(), errc::invalid_argument);
+      EXPECT_THAT(failure.what(), HasSubstr("the server refused to set the environment variable "
+                                            "TETHER_X (sshd accepts only the names its AcceptEnv "
+                                            "lists)"));
+    }
+  }
+  stop_sshd(server);
+  std::filesystem::remove_all(server.dir);
+}
+
+TEST_F(ssh_native, many_sessions_and_execs_share_one_tcp_connection) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  std::vector<session> shells;
+  for (int i = 0; i < 10; ++i) shells.emplace_back(connection);
+  std::set<std::string> clients;
+  std::set<std::string> shell_pids;
+  for (auto& shell : shells) {
+    // SSH_CLIENT names the client's address and source port: one port, one connection.
+    clients.insert(shell.run("echo \"${SSH_CLIENT% *}\"").out);
+    shell_pids.insert(shell.run("echo $$").out);
+    clients.insert(connection.exec("echo \"${SSH_CLIENT% *}\"").out);
+  }
+  EXPECT_EQ(clients.size(), 1U);
+  EXPECT_EQ(shell_pids.size(), 10U);
+  // Sessions keep their own state side by side.
+  shells[0].run("cd /usr");
+  shells[1].run("cd /tmp");
+  EXPECT_EQ(shells[0].run("pwd").out, "/usr\n");
+  EXPECT_EQ(shells[1].run("pwd").out, "/tmp\n");
+}
+
+TEST_F(ssh_native, connection_refused_is_a_clear_error) {
+  auto options = explicit_login(shared_sshd());
+  options.port = 1;
+  const auto failure = connect_error("127.0.0.1", options);
+  EXPECT_EQ(failure.code(), errc::connect_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("cannot connect to tether-sh@127.0.0.1:1: "));
+  EXPECT_THAT(failure.what(), HasSubstr("Connection refused"));
+}
+
+TEST_F(ssh_native, unknown_host_key_is_refused_with_its_fingerprint) {
+  auto options = explicit_login(shared_sshd());
+  options.known_hosts_file = temp_dir() + "/known_hosts";
+  std::ofstream(options.known_hosts_file).close();
+  const auto failure = connect_error("127.0.0.1", options);
+  EXPECT_EQ(failure.code(), errc::host_key_rejected);
+  EXPECT_THAT(failure.what(), HasSubstr("the host key of tether-sh@127.0.0.1:" +
+                                        std::to_string(shared_sshd().port) + " (SHA256:"));
+  EXPECT_THAT(failure.what(), HasSubstr("is not in known_hosts"));
+}
+
+TEST_F(ssh_native, accept_new_adds_an_unknown_host_and_then_checks_it) {
+  auto options = explicit_login(shared_sshd());
+  options.known_hosts_file = temp_dir() + "/known_hosts";
+  std::ofstream(options.known_hosts_file).close();
+  options.host_keys = ssh::host_key_policy::accept_new;
+  { ssh::connection first("127.0.0.1", options); }
+  options.host_keys = ssh::host_key_policy::strict;
+  ssh::connection again("127.0.0.1", options);
+  EXPECT_EQ(again.exec("echo ok").out, "ok\n");
+}
+
+TEST_F(ssh_native, changed_host_key_is_refused_naming_both_fingerprints) {
+  const auto& server = shared_sshd();
+  auto options = explicit_login(server);
+  const std::string other = read_file(server.dir + "/other_key.pub");
+  options.known_hosts_file = temp_dir() + "/known_hosts";
+  std::ofstream(options.known_hosts_file)
+      << "[127.0.0.1]:" << server.port << " " << other.substr(0, other.rfind(' ')) << "\n";
+  options.host_keys = ssh::host_key_policy::accept_new;  // a changed key is refused even so
+  const auto failure = connect_error("127.0.0.1", options);
+  EXPECT_EQ(failure.code(), errc::host_key_rejected);
+  const std::string text = failure.what();
+  EXPECT_THAT(text, HasSubstr("has changed: known_hosts has SHA256:"));
+  EXPECT_THAT(text, HasSubstr(", the server offered SHA256:"));
+  EXPECT_NE(text.find("SHA256:"), text.rfind("SHA256:"));  // two fingerprints
+}
+
+TEST_F(ssh_native, wrong_key_is_an_auth_error_naming_what_was_tried) {
+  auto options = explicit_login(shared_sshd());
+  options.identity_files = {shared_sshd().other_key()};
+  const auto failure = connect_error("127.0.0.1", options);
+  EXPECT_EQ(failure.code(), errc::auth_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("cannot log in to tether-sh@127.0.0.1:"));
+  EXPECT_THAT(failure.what(), HasSubstr("key " + shared_sshd().other_key() + " (refused)"));
+}
+
+TEST_F(ssh_native, password_login_and_wrong_password) {
+  auto options = explicit_login(shared_sshd());
+  options.identity_files = {};
+  options.password = test_password;
+  ssh::connection connection("127.0.0.1", options);
+  EXPECT_EQ(connection.exec("id -un").out, "tether-sh\n");
+  options.password = "not-the-password";
+  const auto failure = connect_error("127.0.0.1", options);
+  EXPECT_EQ(failure.code(), errc::auth_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("password (refused)"));
+}
+
+TEST_F(ssh_native, encrypted_key_is_opened_with_the_passphrase_callback) {
+  const auto server = start_private_sshd();
+  const std::string key = temp_dir() + "/locked_key";
+  ASSERT_EQ(std::system(("ssh-keygen -q -t ed25519 -N secret-words -f " + key).c_str()), 0);
+  std::ofstream(server.dir + "/authorized_keys", std::ios::app) << read_file(key + ".pub");
+  {
+    auto options = key_login(server);
+    options.identity_files = {key};
+    std::string asked;
+    options.passphrase = [&](std::string_view file) {
+      asked = file;
+      return std::string("secret-words");
+    };
+    ssh::connection connection("tether-test", options);
+    EXPECT_EQ(asked, key);
+    EXPECT_EQ(connection.exec("echo in").out, "in\n");
+    options.passphrase = [](std::string_view) { return std::string("wrong"); };
+    const auto failure = connect_error("tether-test", options);
+    EXPECT_EQ(failure.code(), errc::auth_failed);
+    EXPECT_THAT(failure.what(), HasSubstr("cannot be read"));
+  }
+  stop_sshd(server);
+  std::filesystem::remove_all(server.dir);
+}
+
+TEST_F(ssh_native, silent_peer_hits_the_connect_timeout) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener, 8), 0);
+  socklen_t length = sizeof address;
+  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  auto options = explicit_login(shared_sshd());
+  options.port = ntohs(address.sin_port);
+  options.connect_timeout = 1s;
+  const auto failure = connect_error("127.0.0.1", options);
+  ::close(listener);
+  EXPECT_EQ(failure.code(), errc::connect_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("cannot connect to tether-sh@127.0.0.1:"));
+}
+
+TEST_F(ssh_native, sshd_killed_mid_command_is_a_clear_error_with_partial_output) {
+  const auto server = start_private_sshd();
+  {
+    ssh::connection connection("tether-test", key_login(server));
+    session shell(connection);
+    std::thread killer([&] {
+      std::this_thread::sleep_for(1s);
+      stop_sshd(server);
+    });
+    std::error_code ec;
+    const auto& done = shell.run("echo started; sleep 30; echo never", {}, ec);
+    killer.join();
+    EXPECT_EQ(ec, errc::shell_exited);
+    EXPECT_EQ(done.out, "started\n");
+    EXPECT_THAT(done.error, HasSubstr("the shell lost its connection"));
+  }
+  std::filesystem::remove_all(server.dir);
+}
+
+TEST_F(ssh_native, dropped_connection_reconnects_and_replays_setup) {
+  const auto& server = shared_sshd();
+  session_options options;
+  options.target = "ssh+native://tether-test";
+  options.native = key_login(server);
+  options.restart_on_death = true;
+  options.setup_commands = {"cd /usr", "export MARK=restored"};
+  session shell(options);
+  // The shell's parent is the sshd process serving this connection: kill it, the link drops.
+  const pid_t server_side = std::stoi(shell.run("echo $PPID").out);
+  ASSERT_EQ(::kill(server_side, SIGKILL), 0);
+  std::error_code ec;
+  shell.run("true", {}, ec);
+  EXPECT_EQ(ec, errc::shell_exited);
+  const auto& done = shell.run("pwd; echo $MARK");
+  EXPECT_TRUE(done.restarted);
+  EXPECT_EQ(done.out, "/usr\nrestored\n");
+}
+
+}  // namespace
+}  // namespace tether::test
