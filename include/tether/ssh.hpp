@@ -42,6 +42,9 @@ struct connect_options {
   std::optional<std::string> password;
   /// How long the TCP connection, the key exchange and the login may take.
   seconds connect_timeout{10.0};
+  /// TCP keepalive probes after this much silence, three of them this far apart: a peer that
+  /// vanished is noticed (the connection fails) instead of waited on for ever. <= 0: off.
+  seconds keepalive_interval{15.0};
 };
 
 /// One command run on its own channel (ssh2's exec).

@@ -17,6 +17,7 @@ Examples:
   tether run -- 'cd /tmp' pwd
   tether run --shell bash --json -- 'echo hi' 'ls /nonexistent'
   tether run --target ssh://fred@example.org -- hostname uptime
+  tether run --target ssh+native://fred@example.org:2222 -- hostname uptime
   tether run --shell 'ssh fred' --timeout 5 -- hostname uptime)";
 
 }  // namespace
@@ -34,7 +35,14 @@ int main(int argc, char** argv) {
                   "The shell to keep open, as a command line (default /bin/sh), e.g. bash, "
                   "'ssh fred'");
   run->add_option("--target,-t", request.target,
-                  "Run the shell on ssh://[user@]host[:port] (ssh_config aliases work)");
+                  "Run the shell on ssh://[user@]host[:port] (through the ssh client) or "
+                  "ssh+native://[user@]host[:port] (libssh); ssh_config aliases work");
+  run->add_option("--known-hosts", request.known_hosts,
+                  "ssh+native: the known_hosts file (default ~/.ssh/known_hosts)");
+  run->add_option("--host-keys", request.host_keys,
+                  "ssh+native: host key checking: strict, accept-new or off")
+      ->check(CLI::IsMember({"strict", "accept-new", "off"}))
+      ->capture_default_str();
   run->add_option("--ssh-config,-F", request.ssh_config,
                   "ssh_config file to use instead of ~/.ssh/config");
   run->add_option("--identity,-i", request.identity_file, "Private key file for ssh");

@@ -59,6 +59,13 @@ int run_commands(const run_request& request) {
   options.ssh.options = request.ssh_options;
   options.ssh.connect_timeout = seconds{request.connect_timeout_s};
   options.start_timeout = seconds{request.connect_timeout_s + 20.0};
+  options.native.config_file = request.ssh_config;
+  if (!request.identity_file.empty()) options.native.identity_files = {request.identity_file};
+  options.native.known_hosts_file = request.known_hosts;
+  options.native.connect_timeout = seconds{request.connect_timeout_s};
+  options.native.host_keys = request.host_keys == "off"          ? ssh::host_key_policy::off
+                             : request.host_keys == "accept-new" ? ssh::host_key_policy::accept_new
+                                                                 : ssh::host_key_policy::strict;
   if (request.shell.empty() && request.target.empty()) options.shell_argv = {"/bin/sh"};
 
   std::optional<session> shell;

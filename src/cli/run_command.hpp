@@ -14,6 +14,8 @@ struct run_request {
   std::string identity_file;
   std::vector<std::string> ssh_options;
   double connect_timeout_s = 10.0;
+  std::string known_hosts;           ///< ssh+native: known_hosts file
+  std::string host_keys = "strict";  ///< ssh+native: strict, accept-new or off
   double timeout_s = 60.0;
   std::optional<double> idle_timeout_s;
   std::optional<std::size_t> max_output;

@@ -1,5 +1,10 @@
 #include "transport/libssh_connection.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -167,6 +172,20 @@ void authenticate(connection::core& core, const connect_options& options) {
                                      "; tried" + (tried.empty() ? " nothing" : tried.substr(1)));
 }
 
+// libssh 0.10 has no keepalive of its own: TCP keepalives make the kernel notice a peer that
+// vanished (power loss, a dropped route) within about interval x 4, and the next read on the
+// connection then fails with an error instead of waiting for ever.
+void enable_keepalives(int fd, seconds interval) {
+  if (fd < 0 || !(interval.count() > 0)) return;
+  const int every = std::max(1, static_cast<int>(interval.count()));
+  const int on = 1;
+  const int probes = 3;
+  ::setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &every, sizeof every);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &every, sizeof every);
+  ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+}
+
 }  // namespace
 
 connection::core::~core() {
@@ -215,6 +234,9 @@ void connect_and_login(connection::core& core, const connect_options& options) {
   long micros = static_cast<long>((timeout - static_cast<double>(whole)) * 1e6);
   ssh_options_set(core.handle, SSH_OPTIONS_TIMEOUT, &whole);
   ssh_options_set(core.handle, SSH_OPTIONS_TIMEOUT_USEC, &micros);
+  // Command lines are small writes that must leave at once, as OpenSSH does for sessions.
+  int nodelay = 1;
+  ssh_options_set(core.handle, SSH_OPTIONS_NODELAY, &nodelay);
 
   char* user = nullptr;
   char* host = nullptr;
@@ -233,6 +255,7 @@ void connect_and_login(connection::core& core, const connect_options& options) {
   }
   check_host_key(core, options);
   authenticate(core, options);
+  enable_keepalives(ssh_get_fd(core.handle), options.keepalive_interval);
 }
 
 }  // namespace tether::ssh

@@ -145,6 +145,26 @@ TEST_F(cli, target_runs_the_commands_in_one_ssh_session) {
   EXPECT_EQ(done.exit_status, 0);
 }
 
+TEST_F(cli, native_target_runs_the_commands_over_libssh) {
+  const auto& server = shared_sshd();
+  const auto done = tether_cli({"run", "-t", "ssh+native://tether-test", "-F", server.ssh_config(),
+                                "-i", server.user_key(), "--known-hosts", server.known_hosts(),
+                                "--json", "--", "cd /usr", "pwd"});
+  const auto lines = json_lines(done.out);
+  ASSERT_EQ(lines.size(), 2U) << done.err;
+  EXPECT_EQ(lines[1]["target"], "ssh+native://tether-test");
+  EXPECT_EQ(lines[1]["stdout"], "/usr\n");
+}
+
+TEST_F(cli, native_target_with_unknown_host_key_is_a_clear_error) {
+  const auto& server = shared_sshd();
+  const auto done =
+      tether_cli({"run", "-t", "ssh+native://tether-test", "-F", server.ssh_config(), "-i",
+                  server.user_key(), "--known-hosts", "/dev/null", "--", "true"});
+  EXPECT_EQ(done.exit_status, 125);
+  EXPECT_THAT(done.err, HasSubstr("is not in known_hosts"));
+}
+
 TEST_F(cli, unreachable_target_is_a_clear_error_with_125) {
   const auto done =
       tether_cli({"run", "-t", "ssh://tether-sh@127.0.0.1:1", "-o", "BatchMode=yes", "--", "true"});
