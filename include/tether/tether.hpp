@@ -6,3 +6,4 @@
 #include "tether/result.hpp"
 #include "tether/session.hpp"
 #include "tether/ssh.hpp"
+#include "tether/ssh_channel.hpp"

@@ -3,6 +3,7 @@
 // also checked over libssh by the parameterised session suite.)
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -286,6 +287,80 @@ TEST_F(ssh_native, dropped_connection_reconnects_and_replays_setup) {
   const auto& done = shell.run("pwd; echo $MARK");
   EXPECT_TRUE(done.restarted);
   EXPECT_EQ(done.out, "/usr\nrestored\n");
+}
+
+}  // namespace
+}  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+// Read a channel until its end of file, waiting on its readiness descriptor like an event loop.
+std::pair<std::string, std::string> read_to_eof(ssh::channel& remote) {
+  std::string out;
+  std::string err;
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  while (!remote.eof() && std::chrono::steady_clock::now() < until) {
+    pollfd socket{remote.readiness_fd(), POLLIN, 0};
+    ::poll(&socket, 1, 50);
+    out += remote.read();
+    err += remote.read_stderr();
+  }
+  out += remote.read();
+  err += remote.read_stderr();
+  return {out, err};
+}
+
+TEST_F(ssh_native, low_level_channel_exec_with_writes_and_eof) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  ssh::channel remote(connection);
+  remote.setenv("TETHER_MODE", "low-level");
+  remote.exec("cat; echo \"$TETHER_MODE\" >&2; exit 4");
+  EXPECT_EQ(remote.read(), "");  // never blocks: nothing has come yet
+  remote.write("first ");
+  remote.write("second");
+  remote.send_eof();
+  const auto [out, err] = read_to_eof(remote);
+  EXPECT_EQ(out, "first second");
+  EXPECT_EQ(err, "low-level\n");
+  EXPECT_TRUE(remote.wait_closed(10s));
+  EXPECT_EQ(remote.exit_status(), 4);
+  EXPECT_EQ(remote.exit_signal(), "");
+}
+
+TEST_F(ssh_native, low_level_channel_reports_exit_signal) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  ssh::channel remote(connection);
+  remote.exec("kill -TERM $$");
+  read_to_eof(remote);
+  EXPECT_TRUE(remote.wait_closed(10s));
+  EXPECT_EQ(remote.exit_signal(), "TERM");
+  EXPECT_FALSE(remote.exit_status().has_value());
+}
+
+TEST_F(ssh_native, low_level_channel_subsystem_request) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  ssh::channel sftp(connection);
+  sftp.subsystem("sftp");  // accepted: the test sshd has the internal sftp server
+  ssh::channel unknown(connection);
+  try {
+    unknown.subsystem("no-such-subsystem");
+    ADD_FAILURE() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::io_failed);
+    EXPECT_THAT(failure.what(), HasSubstr("the subsystem 'no-such-subsystem' was refused"));
+  }
+}
+
+TEST_F(ssh_native, low_level_channel_pty_and_shell) {
+  ssh::connection connection("tether-test", key_login(shared_sshd()));
+  ssh::channel terminal(connection);
+  terminal.request_pty("vt100", 100, 30);
+  terminal.shell();
+  terminal.write("stty size; tty; exit 0\n");
+  const auto [out, err] = read_to_eof(terminal);
+  EXPECT_THAT(out, HasSubstr("30 100"));
+  EXPECT_THAT(out, HasSubstr("/dev/pts/"));
 }
 
 }  // namespace
