@@ -22,6 +22,12 @@ enum class host_key_policy {
   off,         ///< no check at all (tests, throwaway hosts)
 };
 
+/// One prompt of a keyboard-interactive challenge ("Password: ", or a one-time code).
+struct keyboard_interactive_prompt {
+  std::string text;
+  bool echo = false;  ///< the answer may be shown as typed
+};
+
 /// How to reach and log in to a host natively (libssh, no ssh process). Every field has a
 /// default; an empty field means the default.
 struct connect_options {
@@ -40,6 +46,11 @@ struct connect_options {
   bool use_agent = true;  ///< try the keys of the agent at $SSH_AUTH_SOCK
   /// Tried after the keys when set.
   std::optional<std::string> password;
+  /// Answers keyboard-interactive challenges (PAM prompts, one-time codes): one answer per
+  /// prompt, in order. Tried last, when set.
+  std::function<std::vector<std::string>(std::string_view name, std::string_view instruction,
+                                         const std::vector<keyboard_interactive_prompt>& prompts)>
+      keyboard_interactive;
   /// How long the TCP connection, the key exchange and the login may take.
   seconds connect_timeout{10.0};
   /// TCP keepalive probes after this much silence, three of them this far apart: a peer that

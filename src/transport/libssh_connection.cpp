@@ -133,6 +133,32 @@ std::string try_keys(connection::core& core, const connect_options& options, boo
   return tried;
 }
 
+// The keyboard-interactive dialogue: the server may send several rounds of prompts.
+bool answer_challenges(connection::core& core, const connect_options& options) {
+  int state = ssh_userauth_kbdint(core.handle, nullptr, nullptr);
+  for (int round = 0; state == SSH_AUTH_INFO && round < 16; ++round) {
+    const char* name = ssh_userauth_kbdint_getname(core.handle);
+    const char* instruction = ssh_userauth_kbdint_getinstruction(core.handle);
+    const int count = ssh_userauth_kbdint_getnprompts(core.handle);
+    std::vector<keyboard_interactive_prompt> prompts;
+    for (int i = 0; i < count; ++i) {
+      char echo = 0;
+      const char* text =
+          ssh_userauth_kbdint_getprompt(core.handle, static_cast<unsigned int>(i), &echo);
+      prompts.push_back({text != nullptr ? text : "", echo != 0});
+    }
+    const auto answers = options.keyboard_interactive(
+        name != nullptr ? name : "", instruction != nullptr ? instruction : "", prompts);
+    if (answers.size() != prompts.size()) return false;
+    for (int i = 0; i < count; ++i) {
+      ssh_userauth_kbdint_setanswer(core.handle, static_cast<unsigned int>(i),
+                                    answers[static_cast<std::size_t>(i)].c_str());
+    }
+    state = ssh_userauth_kbdint(core.handle, nullptr, nullptr);
+  }
+  return state == SSH_AUTH_SUCCESS;
+}
+
 void authenticate(connection::core& core, const connect_options& options) {
   if (ssh_userauth_none(core.handle, nullptr) == SSH_AUTH_SUCCESS) return;
   const int methods = ssh_userauth_list(core.handle, nullptr);
@@ -162,6 +188,10 @@ void authenticate(connection::core& core, const connect_options& options) {
       return;
     }
     tried += ", password (refused)";
+  }
+  if (options.keyboard_interactive && (methods & SSH_AUTH_METHOD_INTERACTIVE) != 0) {
+    if (answer_challenges(core, options)) return;
+    tried += ", keyboard-interactive (refused)";
   }
   std::string accepted;
   if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) accepted += " publickey";

@@ -18,9 +18,10 @@ std::string script() {
   return std::string(TETHER_SOURCE_DIR) + "/scripts/test-sshd";
 }
 
-test_sshd start_in(const std::string& dir, bool accept_env = true) {
+test_sshd start_in(const std::string& dir, bool accept_env = true, bool pam = false) {
   const std::string command = std::string(accept_env ? "" : "TETHER_SSHD_NO_ACCEPTENV=1 ") +
-                              script() + " start " + dir + " > " + dir + ".start.log 2>&1";
+                              (pam ? "TETHER_SSHD_PAM=1 " : "") + script() + " start " + dir +
+                              " > " + dir + ".start.log 2>&1";
   if (std::system(command.c_str()) != 0) {
     throw std::runtime_error(
         "cannot start the test sshd (" + command +
@@ -55,8 +56,8 @@ const test_sshd& shared_sshd() {
   return *server;
 }
 
-test_sshd start_private_sshd(bool accept_env) {
-  return start_in(fresh_dir(), accept_env);
+test_sshd start_private_sshd(bool accept_env, bool pam) {
+  return start_in(fresh_dir(), accept_env, pam);
 }
 
 void stop_sshd(const test_sshd& server) {

@@ -24,8 +24,9 @@ struct test_sshd {
 const test_sshd& shared_sshd();
 
 /// A server of the test's own, for tests that stop it. Stop it with stop_sshd().
-/// With `accept_env` false its sshd accepts no environment variables.
-test_sshd start_private_sshd(bool accept_env = true);
+/// With `accept_env` false its sshd accepts no environment variables; with `pam`, it offers
+/// keyboard-interactive authentication through PAM (which asks for the password).
+test_sshd start_private_sshd(bool accept_env = true, bool pam = false);
 void stop_sshd(const test_sshd& server);
 
 }  // namespace tether::test

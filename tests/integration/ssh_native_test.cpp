@@ -365,3 +365,55 @@ TEST_F(ssh_native, low_level_channel_pty_and_shell) {
 
 }  // namespace
 }  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+TEST_F(ssh_native, keyboard_interactive_answers_the_servers_prompts) {
+  const auto server = start_private_sshd(/*accept_env=*/true, /*pam=*/true);
+  {
+    auto options = key_login(server);
+    options.identity_files = {server.other_key()};  // refused, so the dialogue is reached
+    std::vector<std::string> seen;
+    options.keyboard_interactive = [&](std::string_view, std::string_view,
+                                       const std::vector<ssh::keyboard_interactive_prompt>& asked) {
+      std::vector<std::string> answers;
+      for (const auto& prompt : asked) {
+        seen.push_back(prompt.text);
+        answers.emplace_back(test_password);
+      }
+      return answers;
+    };
+    ssh::connection connection("tether-test", options);
+    EXPECT_EQ(connection.exec("id -un").out, "tether-sh\n");
+    ASSERT_FALSE(seen.empty());
+    EXPECT_THAT(seen.front(), HasSubstr("assword"));
+    options.keyboard_interactive = [](std::string_view, std::string_view,
+                                      const std::vector<ssh::keyboard_interactive_prompt>& asked) {
+      return std::vector<std::string>(asked.size(), "wrong");
+    };
+    const auto failure = connect_error("tether-test", options);
+    EXPECT_EQ(failure.code(), errc::auth_failed);
+    EXPECT_THAT(failure.what(), HasSubstr("keyboard-interactive (refused)"));
+  }
+  stop_sshd(server);
+  std::filesystem::remove_all(server.dir);
+}
+
+}  // namespace
+}  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+TEST_F(ssh_native, ssh_config_gives_host_user_port_and_identity) {
+  ssh::connect_options options;
+  options.config_file = shared_sshd().ssh_config();  // HostName, Port, User, IdentityFile
+  options.known_hosts_file = shared_sshd().known_hosts();
+  options.use_agent = false;
+  ssh::connection connection("tether-test", options);
+  EXPECT_EQ(connection.exec("id -un").out, "tether-sh\n");
+}
+
+}  // namespace
+}  // namespace tether::test
