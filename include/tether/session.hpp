@@ -52,7 +52,8 @@ struct session_options {
   ssh_options ssh;
   ssh::connect_options native;
 
-  /// The shell as an argv, e.g. {"bash"} or {"ssh", "-T", "fred", "/bin/sh"}; looked up on PATH.
+  /// The shell as an argv, e.g. {"bash"} or {"zsh", "-f"}; looked up on PATH. It is run as a
+  /// local process (for SSH, use `target`, whose interrupts reach the remote command).
   std::vector<std::string> shell_argv;
   /// The shell as one command line, IPC::Session style: "ssh fred". Run through `/bin/sh -c
   /// 'exec ...'`, so quoting and `VAR=value` prefixes work. Use either this or shell_argv.

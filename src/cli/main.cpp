@@ -1,3 +1,4 @@
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -11,7 +12,8 @@ constexpr const char* run_footer = R"(
 Each COMMAND runs in the same shell, in order, so `cd /tmp` then `pwd` prints /tmp.
 Exit status: 0 when every command succeeded; otherwise the status of the last command
 that failed (124 if it timed out); 125 when Tether itself failed (the shell could not
-start or died: later commands are not run); 2 for bad usage.
+start or died: later commands are not run); 141 when the reader of the output went away
+(later commands are not run); 2 for bad usage.
 
 Examples:
   tether run -- 'cd /tmp' pwd
@@ -23,6 +25,9 @@ Examples:
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed stdout must be an error we handle (stop, end the session cleanly), not a death
+  // that leaves the session's processes running.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "Tether: keep shells open and run commands in them, each with its exact stdout, "
       "stderr and exit status."};

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 
@@ -12,12 +13,21 @@ namespace tether::cli {
 
 namespace {
 
+// Set when our stdout or stderr reader went away (`tether run ... | head`).
+bool output_closed = false;
+
+// Thrown from the streaming callback once the reader is gone.
+struct reader_gone {};
+
 void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
+  while (!bytes.empty() && !output_closed) {
     const ssize_t put = ::write(fd, bytes.data(), bytes.size());
     if (put < 0) {
       if (errno == EINTR) continue;
-      return;  // a closed stdout is the reader's choice; keep running the commands
+      // main() ignores SIGPIPE so that this is an error we can act on: stop after the current
+      // command, and let the session's destructor end the shell and everything it started.
+      if (errno == EPIPE) output_closed = true;
+      return;
     }
     bytes.remove_prefix(static_cast<std::size_t>(put));
   }
@@ -34,9 +44,16 @@ std::string format_seconds(double value) {
 }
 
 // A short note on stderr for what a user must not miss; the output itself is untouched.
-void report_human(const result& done, const std::string& command, double timeout_s) {
+void report_human(const result& done, const std::string& command, const run_request& request) {
   if (done.timed_out) {
-    print_line(2, "tether: '" + command + "' timed out after " + format_seconds(timeout_s) + " s" +
+    // Which limit fired: the whole-command timeout, or the idle one if it was the shorter.
+    const bool idle = request.idle_timeout_s &&
+                      std::chrono::duration<double>(done.duration).count() < request.timeout_s;
+    const std::string limit = idle ? "printed nothing for " +
+                                         format_seconds(*request.idle_timeout_s) +
+                                         " s (--idle-timeout)"
+                                   : "timed out after " + format_seconds(request.timeout_s) + " s";
+    print_line(2, "tether: '" + command + "' " + limit +
                       (done.restarted ? " (the shell was restarted)" : ""));
   } else if (done.exit_status && *done.exit_status != 0) {
     print_line(2,
@@ -84,6 +101,8 @@ int run_commands(const run_request& request) {
     // no memory.
     per_command.on_output = [](output_stream stream, std::string_view bytes) {
       write_all(stream == output_stream::out ? 1 : 2, bytes);
+      // Nobody reads any more: abandon the command (the session then kills its processes).
+      if (output_closed) throw reader_gone{};
     };
   }
 
@@ -91,7 +110,13 @@ int run_commands(const run_request& request) {
   for (const auto& command : request.commands) {
     if (request.echo && !request.json) print_line(2, "$ " + command);
     std::error_code failed;
-    const result& done = shell->run(command, per_command, failed);
+    const result* ran = nullptr;
+    try {
+      ran = &shell->run(command, per_command, failed);
+    } catch (const reader_gone&) {
+      return exit_code::output_closed;
+    }
+    const result& done = *ran;
     if (failed) {
       if (request.json) {
         print_line(1, result_to_json(done, command).dump());
@@ -111,13 +136,14 @@ int run_commands(const run_request& request) {
         write_all(1, done.out);
         write_all(2, done.err);
       }
-      report_human(done, command, request.timeout_s);
+      report_human(done, command, request);
     }
     if (done.timed_out) {
       status = exit_code::timed_out;
     } else if (done.exit_status && *done.exit_status != 0) {
       status = *done.exit_status;
     }
+    if (output_closed) return exit_code::output_closed;
   }
   return status;
 }

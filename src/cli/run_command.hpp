@@ -29,6 +29,7 @@ namespace exit_code {
 inline constexpr int usage = 2;
 inline constexpr int timed_out = 124;
 inline constexpr int tether_failed = 125;
+inline constexpr int output_closed = 141;  ///< as a program killed by SIGPIPE would report
 }  // namespace exit_code
 
 /// Run every command in one session, in order, printing as asked. Returns tether's exit

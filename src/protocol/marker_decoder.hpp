@@ -63,7 +63,8 @@ class marker_decoder {
 
   std::size_t scan_output(stream_state& state, output_stream stream, std::string_view bytes,
                           output_handler& handler);
-  std::size_t parse_marker_tail(stream_state& state, output_stream stream, std::string_view bytes);
+  std::size_t parse_marker_tail(stream_state& state, output_stream stream, std::string_view bytes,
+                                output_handler& handler);
   void fail(const stream_state& state, output_stream stream, std::size_t at, std::string_view why);
   [[nodiscard]] std::size_t longest_marker_prefix_suffix(std::string_view bytes) const;
 

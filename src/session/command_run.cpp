@@ -17,14 +17,17 @@ std::size_t index_of(output_stream stream) {
 }  // namespace
 
 command_run::command_run(transport::transport& channel, std::string line, std::string marker,
-                         const command_limits& limits, std::array<std::string, 2>& leftovers)
+                         const command_limits& limits, std::array<std::string, 2>& leftovers,
+                         std::string stale_marker)
     : channel_(channel),
       line_(std::move(line)),
-      decoder_(std::move(marker), !channel.streams_ordered()),
+      decoder_(marker, !channel.streams_ordered()),
       limits_(limits),
       leftovers_(leftovers),
       started_(clock::now()),
-      last_output_(started_) {
+      last_output_(started_),
+      marker_(std::move(marker)),
+      stale_marker_(std::move(stale_marker)) {
   for (auto stream : {output_stream::out, output_stream::err}) {
     std::string earlier = std::exchange(leftovers_[index_of(stream)], {});
     if (!earlier.empty()) on_bytes(stream, earlier);
@@ -149,7 +152,26 @@ std::span<char> command_run::read_target(output_stream stream) {
   return {kept.data() + committed + gap, direct_read_size};
 }
 
+std::string command_run::marker_line() const {
+  if (!decoder_.exit_status()) return {};
+  return marker_ + ":" + std::to_string(*decoder_.exit_status()) + "\n";
+}
+
 void command_run::on_bytes(output_stream stream, std::string_view bytes) {
+  if (stream == output_stream::out && stale_matched_ < stale_marker_.size() && !bytes.empty()) {
+    const std::size_t n = std::min(bytes.size(), stale_marker_.size() - stale_matched_);
+    if (bytes.substr(0, n) == std::string_view(stale_marker_).substr(stale_matched_, n)) {
+      stale_matched_ += n;  // (part of) the stale copy: drop it
+      bytes.remove_prefix(n);
+      if (bytes.empty()) return;
+    } else {
+      // Not the stale copy after all: what matched so far is output, and matching stops.
+      const std::string matched = stale_marker_.substr(0, stale_matched_);
+      stale_marker_.clear();
+      stale_matched_ = 0;
+      if (!matched.empty()) on_bytes(stream, matched);
+    }
+  }
   if (!bytes.empty()) {
     last_output_ = clock::now();
     last_read_[index_of(stream)] = bytes.size();

@@ -48,8 +48,15 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   /// `leftovers` holds bytes the shell printed after an earlier command's markers (a
   /// background job's output); they are this command's first output, and bytes after this
   /// command's markers are put back there.
+  ///
+  /// `stale_marker`: the previous command's stdout marker line, exactly. zsh prints it again
+  /// when a SIGINT lands just as the command ends; a copy at the start of this command's
+  /// stdout is that echo, not output, and is dropped.
   command_run(transport::transport& channel, std::string line, std::string marker,
-              const command_limits& limits, std::array<std::string, 2>& leftovers);
+              const command_limits& limits, std::array<std::string, 2>& leftovers,
+              std::string stale_marker = {});
+  /// This command's stdout marker line, once finished (for the next command's stale_marker).
+  [[nodiscard]] std::string marker_line() const;
   command_run(const command_run&) = delete;
   command_run& operator=(const command_run&) = delete;
 
@@ -89,6 +96,9 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   // of its bytes are output so far; the rest of the string is the lent region.
   std::array<std::optional<std::size_t>, 2> direct_committed_;
   std::array<std::size_t, 2> last_read_{};
+  std::string marker_;
+  std::string stale_marker_;  // still to be matched at the start of stdout
+  std::size_t stale_matched_ = 0;
   std::array<output_growth, 2> growth_;
 };
 

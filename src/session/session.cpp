@@ -176,6 +176,7 @@ struct session::impl {
   seconds timeout;
   std::unique_ptr<transport::transport> channel;
   std::array<std::string, 2> leftovers;
+  std::string stale_marker;  // the last command's marker line (see command_run)
   std::vector<pollfd> fds;
   result last;
   std::string ended_because;  // why the shell is gone; empty while it lives
@@ -297,6 +298,7 @@ struct session::impl {
   void start_shell() {
     ended_because.clear();
     leftovers = {};
+    stale_marker.clear();
     if (native_target && (!native || ssh_is_connected(native->handle) == 0)) {
       channel.reset();
       connect_native();  // the first time, or again after the connection dropped
@@ -338,7 +340,7 @@ struct session::impl {
     }
     channel->set_shell_pid(last_line_number(handshake.outcome().out));
     for (const auto& setup : options.setup_commands) {
-      const result done = execute(setup, run_options{});
+      const result done = execute(setup, run_options{}, /*starting=*/true);
       if (!done.ok()) {
         std::string message = "the setup command " + describe_command(setup) + " failed";
         if (done.exit_status) message += " with status " + std::to_string(*done.exit_status);
@@ -349,7 +351,13 @@ struct session::impl {
     }
   }
 
-  result execute(std::string_view command, const run_options& opts) {
+  // `starting`: a setup command of start-up; a shell that must be killed then is a failed
+  // start, not a reason to start again (which would replay the same setup for ever).
+  result execute(std::string_view command, const run_options& opts, bool starting = false) {
+    if (command.find('\0') != std::string_view::npos) {
+      throw error(errc::invalid_argument,
+                  "a command cannot contain a NUL byte; pass binary data as stdin_data");
+    }
     const command_limits limits{
         .timeout = to_limit(opts.timeout.value_or(timeout)),
         .idle_timeout = opts.idle_timeout ? to_limit(*opts.idle_timeout) : std::nullopt,
@@ -358,7 +366,7 @@ struct session::impl {
         .on_output = &opts.on_output};
     const auto marker = session_detail::make_nonce();
     command_run run(*channel, protocol::encode_command(command, marker, opts.stdin_data),
-                    marker.joined(), limits, leftovers);
+                    marker.joined(), limits, leftovers, std::exchange(stale_marker, {}));
     try {
       drive(run);
     } catch (...) {
@@ -373,6 +381,7 @@ struct session::impl {
 
     result done = std::move(run.outcome());
     done.target = target;
+    stale_marker = run.marker_line();
     if (done.exit_status) done.exit_status = normalise_status(*done.exit_status);
     switch (run.current()) {
       case command_run::state::finished:
@@ -381,7 +390,17 @@ struct session::impl {
         // The interrupt did not bring the shell back: kill its group and start afresh, so no
         // process of the command survives and the session stays usable.
         channel->stop(0);
-        start();
+        if (starting) return done;  // the caller reports the failed setup command
+        try {
+          start();
+        } catch (const error& failure) {
+          // Keep what the timed-out command produced: the restart's error travels with it.
+          done.error = std::string(
+                           "the command timed out and ignored the interrupt; starting "
+                           "the shell again failed: ") +
+                       failure.what();
+          throw error(static_cast<errc>(failure.code().value()), done.error, std::move(done));
+        }
         done.restarted = true;
         return done;
       case command_run::state::shell_died: {

@@ -37,12 +37,16 @@ std::string shell_command(const std::string& remote_shell) {
   return "exec /bin/sh -c 'exec " + remote_shell + " /dev/fd/3 3<&0 </dev/null'";
 }
 
+// Runs `command` on a second channel and waits for it to finish: an interrupt must have been
+// delivered before the session goes on, or it could hit the next command.
 void run_on_side_channel(ssh_session session, const std::string& command) {
   ssh_channel side = ssh_channel_new(session);
   if (side == nullptr) return;
   if (ssh_channel_open_session(side) == SSH_OK) {
-    ssh_channel_request_exec(side, command.c_str());
-    ssh_channel_send_eof(side);
+    if (ssh_channel_request_exec(side, command.c_str()) == SSH_OK) {
+      ssh_channel_send_eof(side);
+      ssh_channel_get_exit_status(side);  // waits for the end (bounded by the session timeout)
+    }
     ssh_channel_close(side);
   }
   ssh_channel_free(side);
@@ -143,8 +147,10 @@ std::size_t libssh_channel_transport::write_some(std::string_view bytes, std::er
 
 std::string libssh_channel_transport::end_description() const {
   if (!lost_.empty()) return "lost its connection (" + lost_ + ")";
-  if (!exit_signal_.empty()) return "was killed by signal SIG" + exit_signal_;
+  // This waits for the exit-status or exit-signal message (or the close), processing what
+  // arrives: only after it is the signal, if any, known.
   const int status = channel_ != nullptr ? ssh_channel_get_exit_status(channel_) : -1;
+  if (!exit_signal_.empty()) return "was killed by signal SIG" + exit_signal_;
   if (status >= 0) return "exited with status " + std::to_string(status);
   return "ended (its channel closed without an exit status)";
 }
@@ -238,6 +244,9 @@ ssh::exec_result run_exec(ssh::connection::core& connection, std::string_view co
       }
     }
     if (got_any) continue;
+    // The read that brought the last data often brought the end of file too: check before
+    // sleeping, or every exec would wait out a poll for data that will never come.
+    if (ssh_channel_is_eof(channel) != 0 || ssh_channel_is_closed(channel) != 0) break;
     if (deadline && clock::now() >= *deadline) {
       done.timed_out = true;
       break;

@@ -21,6 +21,9 @@ namespace {
 constexpr int default_pipe_size = 64 * 1024;
 constexpr int bulk_pipe_size = 1024 * 1024;
 
+// exit_status_ when the program's own SIGCHLD handling took the shell's status.
+constexpr int unknown_status = -1;
+
 char* read_buffer() {
   // One buffer per thread, as large as a grown pipe so one read can empty it.
   thread_local std::unique_ptr<char[]> buffer(new char[bulk_pipe_size]);
@@ -87,8 +90,15 @@ void process_transport::note_exit() {
   siginfo_t info{};
   // WNOWAIT leaves the shell a zombie until stop(): its process id, and so its process group
   // id, cannot be reused meanwhile, which makes the group kill in stop() safe.
-  if (::waitid(P_PID, static_cast<id_t>(child_.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-      info.si_pid == child_.pid) {
+  const int waited =
+      ::waitid(P_PID, static_cast<id_t>(child_.pid), &info, WEXITED | WNOHANG | WNOWAIT);
+  if (waited < 0 && errno == ECHILD) {
+    // The program reaps children itself (SIGCHLD ignored, or a waitpid(-1) handler) and took
+    // the shell's status: it has ended, how is unknown, and its pid is no longer ours to signal.
+    exit_status_ = unknown_status;
+    return;
+  }
+  if (waited == 0 && info.si_pid == child_.pid) {
     if (info.si_code == CLD_EXITED) {
       exit_status_ = W_EXITCODE(info.si_status, 0);
     } else {
@@ -132,6 +142,9 @@ std::size_t process_transport::write_some(std::string_view bytes, std::error_cod
 
 std::string process_transport::end_description() const {
   if (!exit_status_) return "is still running";
+  if (*exit_status_ == unknown_status) {
+    return "exited (its status was collected by the program's own SIGCHLD handling)";
+  }
   const int status = *exit_status_;
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
   const int sig = WTERMSIG(status);
@@ -143,7 +156,7 @@ std::string process_transport::end_description() const {
 }
 
 void process_transport::interrupt() {
-  if (!ended()) ::kill(-child_.pid, SIGINT);
+  if (!ended()) ::kill(-child_.pid, SIGINT);  // not ended: unreaped, so the group id is ours
 }
 
 void process_transport::stop(int grace_ms) noexcept {
@@ -156,9 +169,12 @@ void process_transport::stop(int grace_ms) noexcept {
     }
   }
   // The group id stays reserved while the shell is unreaped, so this cannot hit a stranger.
-  // It also ends whatever the commands left running in the background.
-  ::kill(-child_.pid, SIGKILL);
-  while (::waitpid(child_.pid, nullptr, 0) < 0 && errno == EINTR) {
+  // It also ends whatever the commands left running in the background. If the program reaped
+  // the shell itself, the id may be reused: then it is not signalled.
+  if (exit_status_ != unknown_status) {
+    ::kill(-child_.pid, SIGKILL);
+    while (::waitpid(child_.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
   }
   child_.stdout_fd.reset();
   child_.stderr_fd.reset();

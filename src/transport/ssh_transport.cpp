@@ -157,8 +157,24 @@ void ssh_transport::reap_helpers(bool wait) {
 
 void ssh_transport::interrupt() {
   if (ended() || remote_pid_ <= 0) return;
-  // The remote shell is its session's leader, so its pid names its process group.
-  send_over_side_channel(remote_group_kill("INT", remote_pid_));
+  // The remote shell is its session's leader, so its pid names its process group. Wait until
+  // the kill has run (a few ms over the shared connection): a SIGINT still on its way when the
+  // command ends by itself would hit the next command.
+  const pid_t helper = send_over_side_channel(remote_group_kill("INT", remote_pid_));
+  wait_for_helper(helper, std::chrono::seconds(2));
+}
+
+void ssh_transport::wait_for_helper(pid_t helper, std::chrono::milliseconds limit) {
+  if (helper <= 0) return;
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    const pid_t done = ::waitpid(helper, nullptr, WNOHANG);
+    if (done == helper || (done < 0 && errno != EINTR)) {
+      std::erase(helpers_, helper);  // reaped: its pid may be reused, never signal it again
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void ssh_transport::stop(int grace_ms) noexcept {
@@ -167,12 +183,8 @@ void ssh_transport::stop(int grace_ms) noexcept {
     if (!ended() && remote_pid_ > 0) {
       // Whatever the shell's commands left running remotely goes first, while the connection
       // still stands; a bounded wait, as a dead link must not hang the stop.
-      const pid_t helper = send_over_side_channel(remote_group_kill("KILL", remote_pid_));
-      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-      while (helper > 0 && std::chrono::steady_clock::now() < until) {
-        if (::waitpid(helper, nullptr, WNOHANG) != 0) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(2));
-      }
+      wait_for_helper(send_over_side_channel(remote_group_kill("KILL", remote_pid_)),
+                      std::chrono::seconds(2));
     }
   } catch (...) {
     // Out of memory while building the helper's argv: go on with the local ladder.

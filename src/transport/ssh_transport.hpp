@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,8 @@ class ssh_transport final : public transport {
   /// Run `remote_command` over the shared connection; returns the helper's pid (-1 on failure).
   pid_t send_over_side_channel(const std::string& remote_command);
   void reap_helpers(bool wait);
+  /// Wait at most `limit` for a helper to finish, and forget it once reaped.
+  void wait_for_helper(pid_t helper, std::chrono::milliseconds limit);
 
   ssh_command command_;
   std::string control_dir_;

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -23,8 +24,9 @@ class cli : public hygiene_fixture {
 
   void SetUp() override {
     hygiene_fixture::SetUp();
-    runner_.emplace();
+    runner_.emplace(session_options{.shell_argv = {"bash"}});  // PIPESTATUS in one test
   }
+  session& runner() { return *runner_; }
   void TearDown() override {
     runner_.reset();
     hygiene_fixture::TearDown();
@@ -170,6 +172,18 @@ TEST_F(cli, unreachable_target_is_a_clear_error_with_125) {
       tether_cli({"run", "-t", "ssh://tether-sh@127.0.0.1:1", "-o", "BatchMode=yes", "--", "true"});
   EXPECT_EQ(done.exit_status, 125);
   EXPECT_THAT(done.err, HasSubstr("Connection refused"));
+}
+
+TEST_F(cli, closed_stdout_stops_cleanly_with_141_and_leaves_nothing_running) {
+  char pattern[] = "/tmp/tether-cli-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  const auto done = runner().run(
+      std::string(TETHER_CLI_PATH) + " run -- 'seq 1 200000' 'sh -c \"echo $$ > " + dir +
+      "/pid; exec sleep 30\"' 'touch " + dir + "/ran' | head -c 4; echo \" ${PIPESTATUS[0]}\"");
+  EXPECT_EQ(done.out, "1\n2\n 141\n");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ran"));  // later commands did not run
+  EXPECT_FALSE(std::filesystem::exists(dir + "/pid"));
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(cli, target_and_shell_together_is_bad_usage) {

@@ -227,3 +227,46 @@ TEST_F(process_hygiene, throwing_output_callback_stops_the_session_cleanly) {
 
 }  // namespace
 }  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+TEST_F(process_hygiene, setup_command_that_ignores_the_interrupt_fails_the_start) {
+  // Not a restart loop: the same setup command would be replayed for ever.
+  const auto failure = start_error({.timeout = seconds{0.3},
+                                    .interrupt_grace = seconds{0.2},
+                                    .setup_commands = {"trap '' INT; sleep 30"}});
+  EXPECT_EQ(failure.code(), errc::start_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("the setup command 'trap '' INT; sleep 30' failed"));
+  EXPECT_THAT(failure.what(), HasSubstr("(timed out)"));
+}
+
+TEST_F(process_hygiene, program_that_reaps_children_itself_still_sees_the_shell_end) {
+  struct sigaction ignore {};
+  struct sigaction previous {};
+  ignore.sa_handler = SIG_IGN;  // children are reaped by the kernel: waitid says ECHILD
+  ::sigaction(SIGCHLD, &ignore, &previous);
+  {
+    session shell;
+    std::error_code ec;
+    const auto& done = shell.run("echo bye; exit 3", {.timeout = seconds{30}}, ec);
+    EXPECT_EQ(ec, errc::shell_exited);
+    EXPECT_EQ(done.out, "bye\n");
+    EXPECT_THAT(done.error, HasSubstr("collected by the program's own SIGCHLD handling"));
+  }
+  ::sigaction(SIGCHLD, &previous, nullptr);
+}
+
+TEST_F(process_hygiene, nul_byte_in_a_command_is_refused) {
+  session shell;
+  try {
+    shell.run(std::string("echo a\0b", 8));
+    ADD_FAILURE() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::invalid_argument);
+  }
+  EXPECT_EQ(shell.run("echo fine").out, "fine\n");
+}
+
+}  // namespace
+}  // namespace tether::test

@@ -288,6 +288,50 @@ TEST_P(session_test, session_timeout_is_the_default_and_changeable) {
   EXPECT_FALSE(shell.run("sleep 0.01").timed_out);
 }
 
+TEST_P(session_test, a_late_interrupt_never_hits_the_next_command) {
+  // A command that ends just as its timeout fires: the interrupt (over SSH it travels on a side
+  // channel) must not land on the command after it.
+  auto shell = open();
+  for (int round = 0; round < 8; ++round) {
+    shell.run("sleep 0.1", {.timeout = seconds{0.1}});
+    const auto& next = shell.run("sleep 0.05; echo ok");
+    EXPECT_EQ(next.out, "ok\n") << "round " << round;
+    EXPECT_EQ(next.exit_status, 0) << "round " << round;
+    EXPECT_FALSE(next.timed_out) << "round " << round;
+  }
+}
+
+TEST_P(session_test, an_interrupt_between_commands_is_harmless) {
+  if (GetParam().over_ssh()) GTEST_SKIP() << "signals the local shell's process group";
+  auto shell = open();
+  shell.run("X=kept");
+  ::kill(-shell.shell_pid(), SIGINT);  // the shell is idle, reading its next command
+  ::usleep(100 * 1000);
+  const auto& next = shell.run("echo \"$X\"");
+  EXPECT_EQ(next.out, "kept\n");
+  EXPECT_EQ(next.err, "");
+  EXPECT_EQ(next.exit_status, 0);
+}
+
+TEST_P(session_test, xtrace_does_not_break_the_framing) {
+  auto shell = open();
+  shell.run("set -x");
+  const auto& done = shell.run("echo traced");
+  EXPECT_EQ(done.out, "traced\n");
+  EXPECT_EQ(done.exit_status, 0);
+  // (The trace itself, where the shell writes one, is the command's stderr.)
+  shell.run("set +x");
+  EXPECT_EQ(shell.run("echo after").out, "after\n");
+}
+
+TEST_P(session_test, stdin_data_survives_noclobber) {
+  auto shell = open();
+  shell.run("set -C");
+  const auto& done = shell.run("cat", {.stdin_data = std::string("hello")});
+  EXPECT_EQ(done.out, "hello");
+  EXPECT_EQ(done.exit_status, 0);
+}
+
 TEST_P(session_test, command_ignoring_the_interrupt_gets_the_session_restarted) {
   auto shell = open({.interrupt_grace = 300ms});
   const std::string pid_file = scratch() + "/pid";
