@@ -264,6 +264,8 @@ void connect_and_login(connection::core& core, const connect_options& options) {
   long micros = static_cast<long>((timeout - static_cast<double>(whole)) * 1e6);
   ssh_options_set(core.handle, SSH_OPTIONS_TIMEOUT, &whole);
   ssh_options_set(core.handle, SSH_OPTIONS_TIMEOUT_USEC, &micros);
+  // libssh's automatic key login asks the agent too: use_agent = false must keep it away.
+  if (!options.use_agent) ssh_options_set(core.handle, SSH_OPTIONS_IDENTITY_AGENT, "/nonexistent");
   // Command lines are small writes that must leave at once, as OpenSSH does for sessions.
   int nodelay = 1;
   ssh_options_set(core.handle, SSH_OPTIONS_NODELAY, &nodelay);

@@ -417,3 +417,48 @@ TEST_F(ssh_native, ssh_config_gives_host_user_port_and_identity) {
 
 }  // namespace
 }  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+TEST_F(ssh_native, agent_keys_log_in) {
+  // A real ssh-agent holding the user key; no key file is named and no config is read, so only
+  // the agent can log us in.
+  const std::string socket = temp_dir() + "/agent.sock";
+  const std::string pid_file = temp_dir() + "/agent.pid";
+  ASSERT_EQ(std::system(("ssh-agent -a " + socket +
+                         " | sed -n 's/^SSH_AGENT_PID=\\([0-9]*\\).*/\\1/p' > " + pid_file +
+                         " && SSH_AUTH_SOCK=" + socket + " ssh-add -q " + shared_sshd().user_key() +
+                         " 2>/dev/null")
+                            .c_str()),
+            0);
+  const char* previous = std::getenv("SSH_AUTH_SOCK");
+  const std::string saved = previous != nullptr ? previous : "";
+  ::setenv("SSH_AUTH_SOCK", socket.c_str(), 1);
+  auto options = explicit_login(shared_sshd());
+  options.identity_files = {};
+  options.use_agent = true;
+  {
+    ssh::connection connection("127.0.0.1", options);
+    EXPECT_EQ(connection.exec("id -un").out, "tether-sh\n");
+  }
+  options.use_agent = false;  // and without it, the same login fails
+  EXPECT_EQ(connect_error("127.0.0.1", options).code(), errc::auth_failed);
+  if (saved.empty()) {
+    ::unsetenv("SSH_AUTH_SOCK");
+  } else {
+    ::setenv("SSH_AUTH_SOCK", saved.c_str(), 1);
+  }
+  ::kill(std::stoi(read_file(pid_file)), SIGTERM);
+}
+
+TEST_F(ssh_native, host_key_policy_off_skips_the_check) {
+  auto options = explicit_login(shared_sshd());
+  options.known_hosts_file = "/dev/null";
+  options.host_keys = ssh::host_key_policy::off;
+  ssh::connection connection("127.0.0.1", options);
+  EXPECT_EQ(connection.exec("echo unchecked").out, "unchecked\n");
+}
+
+}  // namespace
+}  // namespace tether::test
