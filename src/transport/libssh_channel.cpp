@@ -63,6 +63,7 @@ channel::channel(connection& owner) : impl_(std::make_unique<impl>()) {
   ssh_set_channel_callbacks(impl_->handle, &impl_->callbacks);
   if (ssh_channel_open_session(impl_->handle) != SSH_OK) {
     const std::string reason = impl_->why();
+    ssh_remove_channel_callbacks(impl_->handle, &impl_->callbacks);
     ssh_channel_free(impl_->handle);
     throw error(errc::io_failed,
                 "cannot open a channel on " + impl_->link->display + ": " + reason);
@@ -75,6 +76,9 @@ channel& channel::operator=(channel&&) noexcept = default;
 channel::~channel() {
   if (impl_ && impl_->handle != nullptr) {
     if (ssh_channel_is_closed(impl_->handle) == 0) ssh_channel_close(impl_->handle);
+    // libssh may keep the channel until the server closes it, calling its callbacks, whose
+    // userdata (impl_) goes now.
+    ssh_remove_channel_callbacks(impl_->handle, &impl_->callbacks);
     ssh_channel_free(impl_->handle);
   }
 }

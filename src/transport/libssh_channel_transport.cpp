@@ -71,6 +71,7 @@ libssh_channel_transport::libssh_channel_transport(
   ssh_set_channel_callbacks(channel_, &callbacks_);
   if (ssh_channel_request_exec(channel_, shell_command(remote_shell).c_str()) != SSH_OK) {
     const std::string why = ssh_get_error(connection_->handle);
+    ssh_remove_channel_callbacks(channel_, &callbacks_);
     ssh_channel_free(channel_);
     channel_ = nullptr;
     throw error(errc::start_failed, "cannot start a shell on " + connection_->display + ": " + why);
@@ -176,6 +177,9 @@ void libssh_channel_transport::stop(int) noexcept {
     ssh_channel_send_eof(channel_);
     ssh_channel_close(channel_);
   }
+  // libssh keeps a channel the server has not closed yet, and would still call its callbacks
+  // (with our userdata, freed by then) when its last messages arrive.
+  ssh_remove_channel_callbacks(channel_, &callbacks_);
   ssh_channel_free(channel_);
   channel_ = nullptr;
   ended_ = true;
@@ -193,8 +197,14 @@ ssh::exec_result run_exec(ssh::connection::core& connection, std::string_view co
     if (channel != nullptr) ssh_channel_free(channel);
     throw error(errc::io_failed, "cannot open a channel on " + connection.display + ": " + why);
   }
-  const std::unique_ptr<ssh_channel_struct, void (*)(ssh_channel)> owner(channel, ssh_channel_free);
   ssh_channel_callbacks_struct callbacks{};
+  // Frees the channel on every way out, callbacks first: they point into this frame, and
+  // libssh may keep the channel (and call them) until the server closes it.
+  const auto release = [&callbacks](ssh_channel_struct* doomed) {
+    ssh_remove_channel_callbacks(doomed, &callbacks);
+    ssh_channel_free(doomed);
+  };
+  const std::unique_ptr<ssh_channel_struct, decltype(release)> owner(channel, release);
   ssh_callbacks_init(&callbacks);
   callbacks.userdata = &done;
   callbacks.channel_exit_signal_function = note_exit_signal;
