@@ -34,20 +34,29 @@ std::string libssh_error(ssh_session session) {
   return ssh_get_error(session);
 }
 
+// A string option as libssh resolved it (after ssh_config), or `fallback`.
+std::string option_text(ssh_session session, ssh_options_e option, const std::string& fallback) {
+  char* value = nullptr;
+  ssh_options_get(session, option, &value);
+  std::string text = value != nullptr ? value : fallback;
+  ssh_string_free_char(value);
+  return text;
+}
+
+unsigned int port_of(ssh_session session) {
+  unsigned int port = 22;
+  ssh_options_get_port(session, &port);
+  return port;
+}
+
 // The fingerprints known_hosts holds for this host ("[host]:port" unless the port is 22),
 // for the message when the server offers another key. libssh does not hand them over then.
 std::string known_fingerprints(const connection::core& core) {
-  char* file = nullptr;
-  char* host = nullptr;
-  unsigned int port = 22;
-  ssh_options_get(core.handle, SSH_OPTIONS_KNOWNHOSTS, &file);
-  ssh_options_get(core.handle, SSH_OPTIONS_HOST, &host);
-  ssh_options_get_port(core.handle, &port);
-  const std::string path = file != nullptr ? file : "";
-  std::string name = host != nullptr ? host : core.host;
-  ssh_string_free_char(file);
-  ssh_string_free_char(host);
-  if (port != 22) name = "[" + name + "]:" + std::to_string(port);
+  const std::string path = option_text(core.handle, SSH_OPTIONS_KNOWNHOSTS, "");
+  std::string name = option_text(core.handle, SSH_OPTIONS_HOST, core.host);
+  if (const unsigned int port = port_of(core.handle); port != 22) {
+    name = "[" + name + "]:" + std::to_string(port);
+  }
   std::ifstream lines(path);
   std::string line;
   std::string found;
@@ -270,16 +279,9 @@ void connect_and_login(connection::core& core, const connect_options& options) {
   int nodelay = 1;
   ssh_options_set(core.handle, SSH_OPTIONS_NODELAY, &nodelay);
 
-  char* user = nullptr;
-  char* host = nullptr;
-  unsigned int port = 22;
-  ssh_options_get(core.handle, SSH_OPTIONS_USER, &user);
-  ssh_options_get(core.handle, SSH_OPTIONS_HOST, &host);
-  ssh_options_get_port(core.handle, &port);
-  core.display = std::string(user != nullptr ? user : "?") + "@" +
-                 std::string(host != nullptr ? host : core.host) + ":" + std::to_string(port);
-  ssh_string_free_char(user);
-  ssh_string_free_char(host);
+  core.display = option_text(core.handle, SSH_OPTIONS_USER, "?") + "@" +
+                 option_text(core.handle, SSH_OPTIONS_HOST, core.host) + ":" +
+                 std::to_string(port_of(core.handle));
 
   if (ssh_connect(core.handle) != SSH_OK) {
     throw error(errc::connect_failed,

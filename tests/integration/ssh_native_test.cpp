@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/silent_listener.hpp"
 #include "helpers/test_sshd.hpp"
 #include "tether/tether.hpp"
 
@@ -234,19 +235,11 @@ TEST_F(ssh_native, encrypted_key_is_opened_with_the_passphrase_callback) {
 }
 
 TEST_F(ssh_native, silent_peer_hits_the_connect_timeout) {
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  socklen_t length = sizeof address;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const silent_listener listener;
   auto options = explicit_login(shared_sshd());
-  options.port = ntohs(address.sin_port);
+  options.port = listener.port();
   options.connect_timeout = 1s;
   const auto failure = connect_error("127.0.0.1", options);
-  ::close(listener);
   EXPECT_EQ(failure.code(), errc::connect_failed);
   EXPECT_THAT(failure.what(), HasSubstr("cannot connect to tether-sh@127.0.0.1:"));
 }

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/silent_listener.hpp"
 #include "helpers/start_error.hpp"
 #include "helpers/test_sshd.hpp"
 #include "tether/tether.hpp"
@@ -106,19 +107,11 @@ TEST_F(ssh, refused_key_is_a_clear_error_not_a_password_prompt) {
 TEST_F(ssh, silent_peer_hits_the_connect_timeout_instead_of_hanging) {
   // A listener that completes TCP handshakes (the kernel does, from the backlog) but never
   // says a word, as a wedged server does.
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener, 8), 0);
-  socklen_t length = sizeof address;
-  ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+  const silent_listener listener;
   auto options = explicit_options(shared_sshd().user_key(), shared_sshd().known_hosts());
-  options.target = "ssh://tether-sh@127.0.0.1:" + std::to_string(ntohs(address.sin_port));
+  options.target = "ssh://tether-sh@127.0.0.1:" + std::to_string(listener.port());
   options.ssh.connect_timeout = 1s;
   const auto failure = start_error(options);
-  ::close(listener);
   EXPECT_EQ(failure.code(), errc::start_failed);
   EXPECT_THAT(failure.what(), HasSubstr("Connection timed out during banner exchange"));
 }
