@@ -50,22 +50,23 @@ std::string prelude(const prelude_options& options) {
     text += "__tether_in() { " + std::string(eval) + " \"$__tether_cmd\" <\"$__tether_f\"; }\n";
   }
   text += "fi\n";
-  // __tether_busy is set only while a command runs: an interrupt that arrives late (after the
-  // command ended by itself, or between commands) finds it empty and does nothing, instead of
-  // skipping the next command line (dash) or ending the shell (mksh).
+  // __tether_cmd is set only while a command runs, and doubles as the busy flag: an interrupt
+  // that arrives late (after the command ended by itself, or between commands) finds it empty
+  // and does nothing, instead of skipping the next command line (dash) or ending the shell
+  // (mksh). A flag of its own cost one more assignment per command.
   text +=
-      "__T() { __tether_cmd=$1; __tether_busy=1; __tether_run; __tether_s=$? __tether_busy=; "
+      "__T() { __tether_cmd=$1; __tether_run; __tether_s=$? __tether_cmd=; "
       "echo \"$2$3:$__tether_s\";";
   // printf with the nonce halves apart: under `set -x` the trace of this line then never shows
   // the joined nonce on stderr.
   text += stderr_marker ? " printf '%s%s\\n' \"$2\" \"$3\" >&2; }\n" : " }\n";
   // `>|`: the file mktemp made exists, and `set -C` (noclobber) must not refuse it.
   text +=
-      "__Ti() { __tether_cmd=$1; if __tether_f=$(mktemp) && printf \"$2\" >|\"$__tether_f\"; then "
-      "__tether_busy=1; __tether_in; __tether_s=$? __tether_busy=; else __tether_s=125; fi; "
+      "__Ti() { if __tether_f=$(mktemp) && printf \"$2\" >|\"$__tether_f\"; then "
+      "__tether_cmd=$1; __tether_in; __tether_s=$? __tether_cmd=; else __tether_s=125; fi; "
       "rm -f \"$__tether_f\"; echo \"$3$4:$__tether_s\";";
   text += stderr_marker ? " printf '%s%s\\n' \"$3\" \"$4\" >&2; }\n" : " }\n";
-  text += "trap '[ -n \"$__tether_busy\" ] && return 130' INT\n";
+  text += "trap '[ -n \"$__tether_cmd\" ] && return 130' INT\n";
   return text;
 }
 
