@@ -213,7 +213,8 @@ void authenticate(connection::core& core, const connect_options& options) {
 
 // libssh 0.10 has no keepalive of its own: TCP keepalives make the kernel notice a peer that
 // vanished (power loss, a dropped route) within about interval x 4, and the next read on the
-// connection then fails with an error instead of waiting for ever.
+// connection then fails with an error instead of waiting for ever. (A hung but living sshd is
+// not noticed this way: its kernel still answers; the command's timeout covers that.)
 void enable_keepalives(int fd, seconds interval) {
   if (fd < 0 || !(interval.count() > 0)) return;
   const int every = std::max(1, static_cast<int>(interval.count()));
@@ -223,6 +224,10 @@ void enable_keepalives(int fd, seconds interval) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &every, sizeof every);
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &every, sizeof every);
   ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+  // Keepalives are silent while sent data waits for its acknowledgement (a command line written
+  // to a dead link): bound that case too, or it lasts TCP's retransmission time (~15 min).
+  const unsigned int unacknowledged_ms = static_cast<unsigned int>(every) * 4000U;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &unacknowledged_ms, sizeof unacknowledged_ms);
 }
 
 }  // namespace

@@ -455,3 +455,74 @@ TEST_F(ssh_native, host_key_policy_off_skips_the_check) {
 
 }  // namespace
 }  // namespace tether::test
+
+namespace tether::test {
+namespace {
+
+// A test host of our own: an sshd in a network namespace behind a veth pair, whose link can be
+// taken down to make the peer vanish without a word (no FIN, no RST), as a dead host does.
+class namespaced_sshd {
+ public:
+  explicit namespaced_sshd(const test_sshd& keys) {
+    const std::string id = std::to_string(::getpid() % 100000);
+    ns_ = "tether-dead-" + id;
+    host_link_ = "tdh" + id;
+    pid_file_ = keys.dir + "/netns-" + id + ".pid";
+    const std::string setup =
+        "ip netns add " + ns_ + " && ip link add " + host_link_ + " type veth peer name tdp" + id +
+        " && ip link set tdp" + id + " netns " + ns_ + " && ip addr add " + host_ip + "/30 dev " +
+        host_link_ + " && ip link set " + host_link_ + " up && ip netns exec " + ns_ +
+        " ip addr add " + peer_ip + "/30 dev tdp" + id + " && ip netns exec " + ns_ +
+        " ip link set tdp" + id + " up && ip netns exec " + ns_ + " ip link set lo up && " +
+        "ip netns exec " + ns_ + " /usr/sbin/sshd -f " + keys.dir +
+        "/sshd_config -o ListenAddress=" + peer_ip + " -o PidFile=" + pid_file_ + " -E " +
+        keys.dir + "/netns-sshd.log";
+    ok_ = std::system(setup.c_str()) == 0;
+    for (int i = 0; ok_ && i < 100 && read_file(pid_file_).empty(); ++i) ::usleep(20 * 1000);
+  }
+  ~namespaced_sshd() {
+    const std::string pid = read_file(pid_file_);
+    if (!pid.empty()) ::kill(std::stoi(pid), SIGKILL);
+    std::system(("ip netns pids " + ns_ + " 2>/dev/null | xargs -r kill -KILL; ip link del " +
+                 host_link_ + " 2>/dev/null; ip netns del " + ns_ + " 2>/dev/null; rm -f " +
+                 pid_file_)
+                    .c_str());
+  }
+  namespaced_sshd(const namespaced_sshd&) = delete;
+  namespaced_sshd& operator=(const namespaced_sshd&) = delete;
+
+  [[nodiscard]] bool ok() const { return ok_; }
+  void cut_the_link() const { std::system(("ip link set " + host_link_ + " down").c_str()); }
+
+  static constexpr const char* host_ip = "10.231.7.1";
+  static constexpr const char* peer_ip = "10.231.7.2";
+
+ private:
+  std::string ns_;
+  std::string host_link_;
+  std::string pid_file_;
+  bool ok_ = false;
+};
+
+TEST_F(ssh_native, vanished_peer_is_detected_and_reported_not_waited_on) {
+  const auto& keys = shared_sshd();
+  const namespaced_sshd remote(keys);
+  ASSERT_TRUE(remote.ok()) << "cannot set up the network namespace (needs root and iproute2)";
+  auto options = explicit_login(keys);
+  options.host_keys = ssh::host_key_policy::off;  // known_hosts names 127.0.0.1, not this host
+  options.keepalive_interval = 1s;
+  ssh::connection connection(namespaced_sshd::peer_ip, options);
+  session shell(connection);
+  EXPECT_EQ(shell.run("echo up").out, "up\n");
+  remote.cut_the_link();
+  // The command's own deadline (600 s, past ctest's limit for this test) is far away: only the
+  // dead link's detection can end it, and it must say so.
+  std::error_code ec;
+  const auto& done = shell.run("echo never", {.timeout = seconds{600}}, ec);
+  EXPECT_EQ(ec, errc::shell_exited);
+  EXPECT_FALSE(done.timed_out);
+  EXPECT_THAT(done.error, HasSubstr("lost its connection"));
+}
+
+}  // namespace
+}  // namespace tether::test
