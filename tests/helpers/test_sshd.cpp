@@ -60,6 +60,23 @@ test_sshd start_private_sshd(bool accept_env, bool pam) {
   return start_in(fresh_dir(), accept_env, pam);
 }
 
+private_sshd::private_sshd(bool accept_env, bool pam)
+    : server_(start_private_sshd(accept_env, pam)) {}
+
+private_sshd::~private_sshd() {
+  try {
+    stop();
+  } catch (...) {
+    // A destructor must not throw; the next test run uses fresh directories anyway.
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(server_.dir, ignored);
+}
+
+void private_sshd::stop() const {
+  stop_sshd(server_);
+}
+
 void stop_sshd(const test_sshd& server) {
   const std::string command = script() + " stop " + server.dir;
   if (std::system(command.c_str()) != 0) {

@@ -23,7 +23,23 @@ struct test_sshd {
 /// Throws std::runtime_error with the reason if none can be started (it needs root).
 const test_sshd& shared_sshd();
 
-/// A server of the test's own, for tests that stop it. Stop it with stop_sshd().
+/// A server of the test's own, for tests that stop it or need other settings; stopped and its
+/// files removed when this goes (declare it before the sessions that use it). stop() may come
+/// earlier, e.g. from the test itself; stopping twice is harmless.
+class private_sshd {
+ public:
+  explicit private_sshd(bool accept_env = true, bool pam = false);
+  ~private_sshd();
+  private_sshd(const private_sshd&) = delete;
+  private_sshd& operator=(const private_sshd&) = delete;
+  [[nodiscard]] const test_sshd& server() const { return server_; }
+  void stop() const;
+
+ private:
+  test_sshd server_;
+};
+
+/// The same without the guard. Stop it with stop_sshd().
 /// With `accept_env` false its sshd accepts no environment variables; with `pam`, it offers
 /// keyboard-interactive authentication through PAM (which asks for the password).
 test_sshd start_private_sshd(bool accept_env = true, bool pam = false);

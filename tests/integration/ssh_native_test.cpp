@@ -103,21 +103,18 @@ TEST_F(ssh_native, exec_with_stdin_env_and_pty) {
 }
 
 TEST_F(ssh_native, setenv_refused_by_the_server_is_a_clear_error) {
-  const auto server = start_private_sshd(/*accept_env=*/false);
-  {
-    ssh::connection connection("tether-test", key_login(server));
-    try {
-      connection.exec("true", {.env = {{"TETHER_X", "1"}}});
-      ADD_FAILURE() << "no error";
-    } catch (const error& failure) {
-      EXPECT_EQ(failure.code(), errc::invalid_argument);
-      EXPECT_THAT(failure.what(), HasSubstr("the server refused to set the environment variable "
-                                            "TETHER_X (sshd accepts only the names its AcceptEnv "
-                                            "lists)"));
-    }
+  const private_sshd guard(/*accept_env=*/false);
+  const test_sshd& server = guard.server();
+  ssh::connection connection("tether-test", key_login(server));
+  try {
+    connection.exec("true", {.env = {{"TETHER_X", "1"}}});
+    ADD_FAILURE() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::invalid_argument);
+    EXPECT_THAT(failure.what(), HasSubstr("the server refused to set the environment variable "
+                                          "TETHER_X (sshd accepts only the names its AcceptEnv "
+                                          "lists)"));
   }
-  stop_sshd(server);
-  std::filesystem::remove_all(server.dir);
 }
 
 TEST_F(ssh_native, many_sessions_and_execs_share_one_tcp_connection) {
@@ -210,28 +207,25 @@ TEST_F(ssh_native, password_login_and_wrong_password) {
 }
 
 TEST_F(ssh_native, encrypted_key_is_opened_with_the_passphrase_callback) {
-  const auto server = start_private_sshd();
+  const private_sshd guard;
+  const test_sshd& server = guard.server();
   const std::string key = temp_dir() + "/locked_key";
   ASSERT_EQ(std::system(("ssh-keygen -q -t ed25519 -N secret-words -f " + key).c_str()), 0);
   std::ofstream(server.dir + "/authorized_keys", std::ios::app) << read_file(key + ".pub");
-  {
-    auto options = key_login(server);
-    options.identity_files = {key};
-    std::string asked;
-    options.passphrase = [&](std::string_view file) {
-      asked = file;
-      return std::string("secret-words");
-    };
-    ssh::connection connection("tether-test", options);
-    EXPECT_EQ(asked, key);
-    EXPECT_EQ(connection.exec("echo in").out, "in\n");
-    options.passphrase = [](std::string_view) { return std::string("wrong"); };
-    const auto failure = connect_error("tether-test", options);
-    EXPECT_EQ(failure.code(), errc::auth_failed);
-    EXPECT_THAT(failure.what(), HasSubstr("cannot be read"));
-  }
-  stop_sshd(server);
-  std::filesystem::remove_all(server.dir);
+  auto options = key_login(server);
+  options.identity_files = {key};
+  std::string asked;
+  options.passphrase = [&](std::string_view file) {
+    asked = file;
+    return std::string("secret-words");
+  };
+  ssh::connection connection("tether-test", options);
+  EXPECT_EQ(asked, key);
+  EXPECT_EQ(connection.exec("echo in").out, "in\n");
+  options.passphrase = [](std::string_view) { return std::string("wrong"); };
+  const auto failure = connect_error("tether-test", options);
+  EXPECT_EQ(failure.code(), errc::auth_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("cannot be read"));
 }
 
 TEST_F(ssh_native, silent_peer_hits_the_connect_timeout) {
@@ -245,22 +239,20 @@ TEST_F(ssh_native, silent_peer_hits_the_connect_timeout) {
 }
 
 TEST_F(ssh_native, sshd_killed_mid_command_is_a_clear_error_with_partial_output) {
-  const auto server = start_private_sshd();
-  {
-    ssh::connection connection("tether-test", key_login(server));
-    session shell(connection);
-    std::thread killer([&] {
-      std::this_thread::sleep_for(1s);
-      stop_sshd(server);
-    });
-    std::error_code ec;
-    const auto& done = shell.run("echo started; sleep 30; echo never", {}, ec);
-    killer.join();
-    EXPECT_EQ(ec, errc::shell_exited);
-    EXPECT_EQ(done.out, "started\n");
-    EXPECT_THAT(done.error, HasSubstr("the shell lost its connection"));
-  }
-  std::filesystem::remove_all(server.dir);
+  const private_sshd guard;
+  const test_sshd& server = guard.server();
+  ssh::connection connection("tether-test", key_login(server));
+  session shell(connection);
+  std::thread killer([&] {
+    std::this_thread::sleep_for(1s);
+    stop_sshd(server);
+  });
+  std::error_code ec;
+  const auto& done = shell.run("echo started; sleep 30; echo never", {}, ec);
+  killer.join();
+  EXPECT_EQ(ec, errc::shell_exited);
+  EXPECT_EQ(done.out, "started\n");
+  EXPECT_THAT(done.error, HasSubstr("the shell lost its connection"));
 }
 
 TEST_F(ssh_native, dropped_connection_reconnects_and_replays_setup) {
@@ -363,34 +355,31 @@ namespace tether::test {
 namespace {
 
 TEST_F(ssh_native, keyboard_interactive_answers_the_servers_prompts) {
-  const auto server = start_private_sshd(/*accept_env=*/true, /*pam=*/true);
-  {
-    auto options = key_login(server);
-    options.identity_files = {server.other_key()};  // refused, so the dialogue is reached
-    std::vector<std::string> seen;
-    options.keyboard_interactive = [&](std::string_view, std::string_view,
-                                       const std::vector<ssh::keyboard_interactive_prompt>& asked) {
-      std::vector<std::string> answers;
-      for (const auto& prompt : asked) {
-        seen.push_back(prompt.text);
-        answers.emplace_back(test_password);
-      }
-      return answers;
-    };
-    ssh::connection connection("tether-test", options);
-    EXPECT_EQ(connection.exec("id -un").out, "tether-sh\n");
-    ASSERT_FALSE(seen.empty());
-    EXPECT_THAT(seen.front(), HasSubstr("assword"));
-    options.keyboard_interactive = [](std::string_view, std::string_view,
-                                      const std::vector<ssh::keyboard_interactive_prompt>& asked) {
-      return std::vector<std::string>(asked.size(), "wrong");
-    };
-    const auto failure = connect_error("tether-test", options);
-    EXPECT_EQ(failure.code(), errc::auth_failed);
-    EXPECT_THAT(failure.what(), HasSubstr("keyboard-interactive (refused)"));
-  }
-  stop_sshd(server);
-  std::filesystem::remove_all(server.dir);
+  const private_sshd guard(/*accept_env=*/true, /*pam=*/true);
+  const test_sshd& server = guard.server();
+  auto options = key_login(server);
+  options.identity_files = {server.other_key()};  // refused, so the dialogue is reached
+  std::vector<std::string> seen;
+  options.keyboard_interactive = [&](std::string_view, std::string_view,
+                                     const std::vector<ssh::keyboard_interactive_prompt>& asked) {
+    std::vector<std::string> answers;
+    for (const auto& prompt : asked) {
+      seen.push_back(prompt.text);
+      answers.emplace_back(test_password);
+    }
+    return answers;
+  };
+  ssh::connection connection("tether-test", options);
+  EXPECT_EQ(connection.exec("id -un").out, "tether-sh\n");
+  ASSERT_FALSE(seen.empty());
+  EXPECT_THAT(seen.front(), HasSubstr("assword"));
+  options.keyboard_interactive = [](std::string_view, std::string_view,
+                                    const std::vector<ssh::keyboard_interactive_prompt>& asked) {
+    return std::vector<std::string>(asked.size(), "wrong");
+  };
+  const auto failure = connect_error("tether-test", options);
+  EXPECT_EQ(failure.code(), errc::auth_failed);
+  EXPECT_THAT(failure.what(), HasSubstr("keyboard-interactive (refused)"));
 }
 
 }  // namespace

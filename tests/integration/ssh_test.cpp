@@ -117,29 +117,27 @@ TEST_F(ssh, silent_peer_hits_the_connect_timeout_instead_of_hanging) {
 }
 
 TEST_F(ssh, sshd_killed_mid_command_is_a_clear_error_with_partial_output) {
-  const auto server = start_private_sshd();
-  {
-    session shell({.target = "ssh://tether-test", .ssh = {.config_file = server.ssh_config()}});
-    std::thread killer([&] {
-      std::this_thread::sleep_for(1s);
-      stop_sshd(server);
-    });
-    std::error_code ec;
-    const auto& done = shell.run("echo started; sleep 30; echo never", {}, ec);
-    killer.join();
-    EXPECT_EQ(ec, errc::shell_exited);
-    EXPECT_EQ(done.out, "started\n");
-    EXPECT_THAT(done.error, HasSubstr("ssh exited with status 255 (the connection failed or was "
-                                      "lost, or the remote shell was killed) while running "
-                                      "'echo started; sleep 30; echo never'"));
-    try {
-      shell.run("true");
-      ADD_FAILURE() << "no error";
-    } catch (const error& again) {
-      EXPECT_EQ(again.code(), errc::session_closed);
-    }
+  const private_sshd guard;
+  const test_sshd& server = guard.server();
+  session shell({.target = "ssh://tether-test", .ssh = {.config_file = server.ssh_config()}});
+  std::thread killer([&] {
+    std::this_thread::sleep_for(1s);
+    stop_sshd(server);
+  });
+  std::error_code ec;
+  const auto& done = shell.run("echo started; sleep 30; echo never", {}, ec);
+  killer.join();
+  EXPECT_EQ(ec, errc::shell_exited);
+  EXPECT_EQ(done.out, "started\n");
+  EXPECT_THAT(done.error, HasSubstr("ssh exited with status 255 (the connection failed or was "
+                                    "lost, or the remote shell was killed) while running "
+                                    "'echo started; sleep 30; echo never'"));
+  try {
+    shell.run("true");
+    ADD_FAILURE() << "no error";
+  } catch (const error& again) {
+    EXPECT_EQ(again.code(), errc::session_closed);
   }
-  std::filesystem::remove_all(server.dir);
 }
 
 TEST_F(ssh, reconnect_replays_setup_commands_after_the_link_drops) {
