@@ -23,6 +23,9 @@ struct result {
   /// Wall time from sending the command until its result was complete.
   std::chrono::nanoseconds duration{};
 
+  /// Time from sending the command until its first byte of output; empty if it printed nothing.
+  std::optional<std::chrono::nanoseconds> first_output;
+
   /// The command's timeout or idle timeout expired and it was interrupted. `exit_status` is then
   /// the shell's (130 after an interrupt), or empty if the shell had to be killed.
   bool timed_out = false;

@@ -78,6 +78,22 @@ void command_run::write_pending() {
   line_.shrink_to_fit();
   written_ = 0;
   if (state_ == state::writing) state_ = state::waiting;
+  if (interrupt_when_written_) {
+    interrupt_when_written_ = false;
+    interrupt(clock::now());
+  }
+}
+
+void command_run::interrupt(clock::time_point now) {
+  if (state_ == state::writing) {
+    // Half a command line would leave the shell waiting for the rest: finish writing first.
+    interrupt_when_written_ = true;
+    return;
+  }
+  if (state_ != state::waiting) return;
+  channel_.interrupt();
+  state_ = state::interrupting;
+  grace_deadline_ = now + limits_.interrupt_grace;
 }
 
 void command_run::check_progress(clock::time_point now) {
@@ -188,6 +204,7 @@ void command_run::on_bytes(output_stream stream, std::string_view bytes) {
 }
 
 void command_run::on_output(output_stream stream, std::string_view bytes) {
+  if (!result_.first_output && !bytes.empty()) result_.first_output = clock::now() - started_;
   if (limits_.on_output != nullptr && *limits_.on_output) {
     (*limits_.on_output)(stream, bytes);
     return;

@@ -65,6 +65,11 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   /// Progress after a wait: `mine` are the entries add_poll_fds appended, with revents set.
   void advance(const pollfd* mine, std::size_t count, clock::time_point now);
 
+  /// Interrupt the command now, as a timeout would, without marking it timed out (the shell
+  /// reports 130); the grace period then applies. A command still being written is
+  /// interrupted once it is written.
+  void interrupt(clock::time_point now);
+
   [[nodiscard]] state current() const { return state_; }
   [[nodiscard]] bool done() const { return state_ >= state::finished; }
   /// Why the run failed, for state::failed and state::shell_died.
@@ -90,6 +95,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   clock::time_point started_;
   clock::time_point last_output_;
   std::optional<clock::time_point> grace_deadline_;
+  bool interrupt_when_written_ = false;
   std::string failure_;
   result result_;
   // Direct reads (see read_target): while a read into the result string is under way, how many

@@ -1,0 +1,484 @@
+#include "session/session_core.hpp"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/eventfd.h>
+
+#include <utility>
+
+#include "loop/poll_wait.hpp"
+#include "protocol/command_encoder.hpp"
+#include "session/nonce.hpp"
+#include "session/shell_launch.hpp"
+#include "tether/quote.hpp"
+#include "transport/libssh_channel_transport.hpp"
+#include "transport/libssh_connection.hpp"
+#include "transport/process_transport.hpp"
+
+namespace tether::session_detail {
+
+namespace {
+
+// How long the stop ladder lets a shell exit on its own after its stdin is closed.
+constexpr int stop_grace_ms = 100;
+
+std::shared_ptr<ssh::connection::core> connect(const std::string& host,
+                                               const transport::ssh_target& target,
+                                               ssh::connect_options settings) {
+  auto connection = std::make_shared<ssh::connection::core>();
+  connection->host = host;
+  if (!target.user.empty()) settings.user = target.user;
+  if (target.port) settings.port = target.port;
+  ssh::connect_and_login(*connection, settings);
+  return connection;
+}
+
+}  // namespace
+
+session_core::session_core(std::shared_ptr<ssh::connection::core> connection,
+                           session_options options)
+    : options_(std::move(options)), timeout_(options_.timeout), native_(std::move(connection)) {
+  target_ = "ssh+native://" + native_->host;
+  shown_ = target_;
+}
+
+session_core::session_core(session_options options)
+    : options_(std::move(options)), timeout_(options_.timeout) {
+  const int given = static_cast<int>(!options_.shell_argv.empty()) +
+                    static_cast<int>(!options_.shell_command.empty()) +
+                    static_cast<int>(!options_.target.empty());
+  if (given > 1) {
+    throw error(errc::invalid_argument,
+                "session_options: give one of target, shell_argv and shell_command");
+  }
+  constexpr std::string_view native_scheme = "ssh+native://";
+  if (options_.target.starts_with(native_scheme)) {
+    std::string why;
+    native_target_ =
+        transport::parse_ssh_target("ssh://" + options_.target.substr(native_scheme.size()), why);
+    if (!native_target_) {
+      throw error(errc::invalid_argument, "bad target '" + options_.target + "': " + why);
+    }
+    target_ = options_.target;
+    shown_ = options_.target;
+  } else if (!options_.target.empty() && options_.target != "local") {
+    ssh_ = ssh_command_for_target(options_.target, options_.ssh);
+    target_ = options_.target;
+    shown_ = options_.target;
+  } else if (auto words = ssh_words(options_.shell_command)) {
+    ssh_ = ssh_command_for_words(std::move(*words), options_.ssh);
+    target_ = options_.shell_command;
+    shown_ = options_.shell_command;
+  } else if (!options_.shell_command.empty()) {
+    argv_ = argv_for_command_line(options_.shell_command);
+    target_ = options_.shell_command;
+    shown_ = options_.shell_command;
+    // "bash --norc" is a shell of its own; "docker exec -i c sh" is a relay.
+    const auto shell_words = plain_words(options_.shell_command);
+    ordered_streams_ = shell_words && is_known_local_shell(*shell_words);
+    if (ordered_streams_ && reads_a_script_argument(*shell_words)) {
+      commands_on_fd3_ = true;
+      argv_.back() += " /dev/fd/3";
+    }
+  } else {
+    argv_ = options_.shell_argv.empty() ? std::vector<std::string>{"/bin/sh"} : options_.shell_argv;
+    shown_ = shell_join(argv_);
+    target_ = "local:" + shown_;
+    ordered_streams_ = is_known_local_shell(argv_);
+    if (ordered_streams_ && reads_a_script_argument(argv_)) {
+      commands_on_fd3_ = true;
+      argv_.push_back("/dev/fd/3");
+    }
+  }
+}
+
+session_core::~session_core() {
+  close();
+}
+
+// ---- start-up: [connect] -> handshake -> setup commands -> ready
+
+void session_core::begin_start(connect_mode mode) {
+  mode_ = mode;
+  ended_because_.clear();
+  leftovers_ = {};
+  stale_marker_.clear();
+  try {
+    if (native_target_ && (!native_ || ssh_is_connected(native_->handle) == 0)) {
+      // The first time, or again after the connection dropped.
+      channel_.reset();
+      ++generation_;
+      if (mode == connect_mode::background) {
+        begin_background_connect();
+        return;
+      }
+      native_ = connect(native_target_->host, *native_target_, options_.native);
+    }
+    create_channel();
+    begin_handshake();
+  } catch (const error& failure) {
+    fail_start(failure);
+  }
+}
+
+void session_core::begin_background_connect() {
+  const int event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (event < 0) {
+    throw error(errc::io_failed, std::string("cannot make an eventfd: ") + ::strerror(errno));
+  }
+  connect_done_.reset(event);
+  handoff_ = std::make_unique<connect_handoff>();
+  phase_ = phase::connecting;
+  // The thread gets copies of everything it reads, and writes only into the handoff, which
+  // the loop reads after join().
+  connector_ = std::thread([handoff = handoff_.get(), event, host = native_target_->host,
+                            target = *native_target_, settings = options_.native,
+                            shell = options_.ssh.remote_shell] {
+    try {
+      handoff->connection = connect(host, target, settings);
+      handoff->channel =
+          std::make_unique<transport::libssh_channel_transport>(handoff->connection, shell);
+    } catch (...) {
+      handoff->failure = std::current_exception();
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto wrote = ::write(event, &one, sizeof one);
+  });
+}
+
+void session_core::finish_background_connect() {
+  join_connector();
+  connect_done_.reset();
+  ++generation_;
+  auto handoff = std::move(handoff_);
+  try {
+    if (handoff->failure) std::rethrow_exception(handoff->failure);
+    native_ = std::move(handoff->connection);
+    channel_ = std::move(handoff->channel);
+    begin_handshake();
+  } catch (const error& failure) {
+    fail_start(failure);
+  }
+}
+
+void session_core::join_connector() noexcept {
+  if (connector_.joinable()) connector_.join();
+}
+
+void session_core::create_channel() {
+  ++generation_;
+  if (native_) {
+    channel_ =
+        std::make_unique<transport::libssh_channel_transport>(native_, options_.ssh.remote_shell);
+  } else if (ssh_) {
+    channel_ = std::make_unique<transport::ssh_transport>(*ssh_);
+  } else {
+    channel_ = std::make_unique<transport::process_transport>(argv_, options_.working_directory,
+                                                              ordered_streams_, commands_on_fd3_);
+  }
+}
+
+// Define the protocol functions and check that the shell answers.
+void session_core::begin_handshake() {
+  ++generation_;
+  const command_limits limits{.timeout = to_limit(options_.start_timeout),
+                              .interrupt_on_timeout = false};
+  const auto marker = make_nonce();
+  std::string line =
+      protocol::prelude({.end_markers = channel_->streams_ordered() ? protocol::markers::stdout_only
+                                                                    : protocol::markers::both,
+                         .commands_on_fd3 = channel_->commands_on_own_fd()});
+  // The shell's own pid: the process group a remote interrupt is sent to.
+  line += protocol::encode_command("echo $$", marker);
+  run_ = std::make_unique<command_run>(*channel_, std::move(line), marker.joined(), limits,
+                                       leftovers_);
+  phase_ = phase::handshake;
+}
+
+void session_core::handshake_done() {
+  const auto state = run_->current();
+  if (state != command_run::state::finished) {
+    std::string why;
+    if (state == command_run::state::shell_died) {
+      why = "exited during start-up (" + channel_->end_description() + ")";
+    } else if (state == command_run::state::abandoned) {
+      why = "did not answer within the start timeout of " +
+            std::to_string(options_.start_timeout.count()) + " s";
+    } else {
+      why = "failed during start-up: " + run_->failure();
+    }
+    std::string message = "the shell '" + shown_ + "' " + why;
+    const auto& said = run_->outcome().err;
+    if (!said.empty()) message += ": " + said.substr(0, 2000);
+    fail_start(error(errc::start_failed, message, run_->outcome()));
+    return;
+  }
+  channel_->set_shell_pid(last_line_number(run_->outcome().out));
+  setup_index_ = 0;
+  next_setup();
+}
+
+// Setup commands run after start-up and after every restart; their output is discarded, and a
+// failing one fails the start.
+void session_core::next_setup() {
+  if (setup_index_ == options_.setup_commands.size()) {
+    start_complete();
+    return;
+  }
+  start_command(options_.setup_commands[setup_index_], run_options{});
+  phase_ = phase::setup;
+}
+
+void session_core::setup_done() {
+  const std::string setup = options_.setup_commands[setup_index_];
+  command_done();  // turns the run into an outcome, as for any command
+  auto [done, failure] = take_outcome();
+  if (failure) {
+    fail_start(*failure);
+    return;
+  }
+  if (!done.ok()) {
+    std::string message = "the setup command " + describe_command(setup) + " failed";
+    if (done.exit_status) message += " with status " + std::to_string(*done.exit_status);
+    if (done.timed_out) message += " (timed out)";
+    if (!done.err.empty()) message += ": " + done.err.substr(0, 2000);
+    fail_start(error(errc::start_failed, message, done));
+    return;
+  }
+  ++setup_index_;
+  next_setup();
+}
+
+void session_core::start_complete() {
+  if (abandoned_) {
+    result done = std::move(*abandoned_);
+    abandoned_.reset();
+    done.restarted = true;
+    finish(std::move(done));
+  } else if (queued_) {
+    auto queued = std::move(*queued_);
+    queued_.reset();
+    restarting_for_run_ = true;
+    start_command(queued.command, queued.options);
+  } else {
+    finish(result{});
+  }
+}
+
+void session_core::fail_start(const error& failure) {
+  // Whatever failed, the session is left closed with the reason, never half-started.
+  run_.reset();
+  if (channel_) channel_->stop(0);
+  channel_.reset();
+  ++generation_;
+  ended_because_ = failure.what();
+  queued_.reset();
+  if (abandoned_) {
+    // Keep what the timed-out command produced: the restart's error travels with it.
+    result done = std::move(*abandoned_);
+    abandoned_.reset();
+    done.error = std::string(
+                     "the command timed out and ignored the interrupt; starting the shell again "
+                     "failed: ") +
+                 failure.what();
+    const std::string message = done.error;
+    finish(done, error(static_cast<errc>(failure.code().value()), message, done));
+    return;
+  }
+  finish(failure.partial(), failure);
+}
+
+// ---- commands
+
+void session_core::begin_command(std::string_view command, const run_options& options) {
+  if (closed_) throw error(errc::session_closed, "the session is closed");
+  if (busy()) throw error(errc::invalid_argument, "the session is busy with another operation");
+  if (command.find('\0') != std::string_view::npos) {
+    throw error(errc::invalid_argument,
+                "a command cannot contain a NUL byte; pass binary data as stdin_data");
+  }
+  restarting_for_run_ = false;
+  if (!ended_because_.empty()) {
+    if (!options_.restart_on_death) {
+      throw error(
+          errc::session_closed,
+          ended_because_ + "; open a new session, or set session_options::restart_on_death");
+    }
+    queued_ = queued_command{std::string(command), options};
+    begin_start(mode_);
+    return;
+  }
+  if (!channel_) throw error(errc::session_closed, "the session has not been started");
+  start_command(command, options);
+}
+
+void session_core::start_command(std::string_view command, const run_options& options) {
+  command_options_ = options;
+  command_ = command;
+  const command_limits limits{
+      .timeout = to_limit(options.timeout.value_or(timeout_)),
+      .idle_timeout = options.idle_timeout ? to_limit(*options.idle_timeout) : std::nullopt,
+      .interrupt_grace = std::chrono::duration_cast<clock::duration>(options_.interrupt_grace),
+      .output_cap = options.output_cap,
+      .on_output = &command_options_.on_output};
+  const auto marker = make_nonce();
+  run_ = std::make_unique<command_run>(
+      *channel_, protocol::encode_command(command, marker, command_options_.stdin_data),
+      marker.joined(), limits, leftovers_, std::exchange(stale_marker_, {}));
+  phase_ = phase::command;
+}
+
+void session_core::interrupt() {
+  if (phase_ == phase::command && run_) run_->interrupt(clock::now());
+}
+
+void session_core::command_done() {
+  result done = std::move(run_->outcome());
+  done.target = target_;
+  stale_marker_ = run_->marker_line();
+  if (done.exit_status) done.exit_status = normalise_status(*done.exit_status);
+  done.restarted = done.restarted || restarting_for_run_;
+  const auto state = run_->current();
+  const std::string why = run_->failure();
+  run_.reset();
+  switch (state) {
+    case command_run::state::finished:
+      finish(std::move(done));
+      return;
+    case command_run::state::abandoned:
+      // The interrupt did not bring the shell back: kill its group and start afresh, so no
+      // process of the command survives and the session stays usable.
+      channel_->stop(0);
+      ++generation_;
+      if (phase_ == phase::setup) {
+        finish(std::move(done));  // setup_done reports the failed setup command
+        return;
+      }
+      abandoned_ = std::move(done);
+      begin_start(mode_);
+      return;
+    case command_run::state::shell_died: {
+      ended_because_ = "the shell " + channel_->end_description();
+      std::string message = ended_because_ + " while running " + describe_command(command_);
+      if (!why.empty()) message += " (" + why + ")";
+      stop();
+      done.error = message;
+      finish(done, error(errc::shell_exited, message, done));
+      return;
+    }
+    default: {
+      ended_because_ = "the session was stopped after an error: " + why;
+      stop();
+      done.error = why;
+      finish(done, error(errc::protocol_error, why, done));
+      return;
+    }
+  }
+}
+
+void session_core::finish(result value, std::optional<error> failure) {
+  phase_ = phase::idle;
+  outcome_ = outcome{std::move(value), std::move(failure)};
+}
+
+session_core::outcome session_core::take_outcome() {
+  return std::exchange(outcome_, outcome{});
+}
+
+// ---- driving
+
+std::size_t session_core::add_poll_fds(std::vector<pollfd>& fds) const {
+  if (phase_ == phase::connecting) {
+    fds.push_back(pollfd{.fd = connect_done_.get(), .events = POLLIN, .revents = 0});
+    return 1;
+  }
+  return run_ ? run_->add_poll_fds(fds) : 0;
+}
+
+std::optional<clock::time_point> session_core::next_deadline() const {
+  if (!run_) return std::nullopt;
+  if (channel_ && channel_->ready_now()) return clock::now();
+  return run_->next_deadline();
+}
+
+void session_core::advance(const pollfd* mine, std::size_t count, clock::time_point now) {
+  if (phase_ == phase::connecting) {
+    if (count > 0 && (mine[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
+      finish_background_connect();
+    }
+    return;
+  }
+  if (!run_) return;
+  try {
+    run_->advance(mine, count, now);
+  } catch (...) {
+    abandon(
+        "the session was stopped because a command was abandoned mid-way (an output callback "
+        "threw)");
+    throw;
+  }
+  if (!run_->done()) return;
+  switch (phase_) {
+    case phase::handshake:
+      handshake_done();
+      break;
+    case phase::setup:
+      setup_done();
+      break;
+    default:
+      command_done();
+      break;
+  }
+}
+
+void session_core::drive() {
+  while (busy()) {
+    fds_.clear();
+    const std::size_t count = add_poll_fds(fds_);
+    if (loop::poll_until(fds_, next_deadline()) < 0) {
+      const std::string why = std::string("waiting for the shell failed: ") + ::strerror(errno);
+      abandon("the session was stopped because " + why);
+      throw error(errc::io_failed, why);
+    }
+    advance(fds_.data(), count, clock::now());
+  }
+}
+
+void session_core::abandon(const std::string& why) noexcept {
+  ended_because_ = why;
+  run_.reset();
+  queued_.reset();
+  abandoned_.reset();
+  join_connector();
+  connect_done_.reset();
+  handoff_.reset();
+  stop();
+  phase_ = phase::idle;
+}
+
+void session_core::stop() noexcept {
+  if (channel_) channel_->stop(stop_grace_ms);
+  ++generation_;
+}
+
+bool session_core::alive() const {
+  return !closed_ && channel_ && ended_because_.empty() && phase_ != phase::connecting;
+}
+
+int session_core::shell_pid() const {
+  return alive() ? channel_->pid() : -1;
+}
+
+void session_core::close() noexcept {
+  run_.reset();
+  queued_.reset();
+  abandoned_.reset();
+  join_connector();
+  connect_done_.reset();
+  handoff_.reset();
+  stop();
+  phase_ = phase::idle;
+  closed_ = true;
+}
+
+}  // namespace tether::session_detail
