@@ -41,6 +41,7 @@ std::size_t command_run::add_poll_fds(std::vector<pollfd>& fds) const {
 }
 
 std::optional<clock::time_point> command_run::next_deadline() const {
+  if (reinterrupt_at_) return reinterrupt_at_;
   if (grace_deadline_) return grace_deadline_;
   std::optional<clock::time_point> soonest;
   if (limits_.timeout) soonest = started_ + *limits_.timeout;
@@ -91,9 +92,7 @@ void command_run::interrupt(clock::time_point now) {
     return;
   }
   if (state_ != state::waiting) return;
-  channel_.interrupt();
-  state_ = state::interrupting;
-  grace_deadline_ = now + limits_.interrupt_grace;
+  begin_interrupt(now);
 }
 
 void command_run::check_progress(clock::time_point now) {
@@ -124,7 +123,16 @@ void command_run::check_progress(clock::time_point now) {
     return;
   }
   if (grace_deadline_) {
-    if (now >= *grace_deadline_) end(state::abandoned, now);
+    if (now >= *grace_deadline_) {
+      end(state::abandoned, now);
+    } else if (reinterrupt_at_ && now >= *reinterrupt_at_) {
+      // A SIGINT that lands between the shell's fork and the child's exec is lost (the child
+      // still has the shell's handler, then execs): the command runs on untouched. A second
+      // one, halfway through the grace period, finds it running. A late one is harmless (the
+      // trap checks that a command is running).
+      reinterrupt_at_.reset();
+      channel_.interrupt();
+    }
     return;
   }
   const auto deadline = next_deadline();
@@ -134,10 +142,15 @@ void command_run::check_progress(clock::time_point now) {
       end(state::abandoned, now);
       return;
     }
-    channel_.interrupt();
-    state_ = state::interrupting;
-    grace_deadline_ = now + limits_.interrupt_grace;
+    begin_interrupt(now);
   }
+}
+
+void command_run::begin_interrupt(clock::time_point now) {
+  channel_.interrupt();
+  state_ = state::interrupting;
+  grace_deadline_ = now + limits_.interrupt_grace;
+  reinterrupt_at_ = now + limits_.interrupt_grace / 2;
 }
 
 void command_run::end(state final_state, clock::time_point now) {

@@ -82,6 +82,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   void on_bytes(output_stream stream, std::string_view bytes) override;
   void on_output(output_stream stream, std::string_view bytes) override;
   void write_pending();
+  void begin_interrupt(clock::time_point now);
   void check_progress(clock::time_point now);
   void end(state final_state, clock::time_point now);
 
@@ -95,6 +96,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   clock::time_point started_;
   clock::time_point last_output_;
   std::optional<clock::time_point> grace_deadline_;
+  std::optional<clock::time_point> reinterrupt_at_;  // see check_progress
   bool interrupt_when_written_ = false;
   std::string failure_;
   result result_;

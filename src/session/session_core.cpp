@@ -397,7 +397,9 @@ std::size_t session_core::add_poll_fds(std::vector<pollfd>& fds) const {
 
 std::optional<clock::time_point> session_core::next_deadline() const {
   if (!run_) return std::nullopt;
-  if (channel_ && channel_->ready_now()) return clock::now();
+  // Due already (the epoch, not now(): a caller comparing with its own earlier `now` must see
+  // it as due).
+  if (channel_ && channel_->ready_now()) return clock::time_point{};
   return run_->next_deadline();
 }
 

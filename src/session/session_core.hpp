@@ -56,8 +56,8 @@ class session_core {
   /// The session is being started (connect, handshake, setup), not running a command.
   [[nodiscard]] bool starting() const { return phase_ != phase::idle && phase_ != phase::command; }
   std::size_t add_poll_fds(std::vector<pollfd>& fds) const;
-  /// When advance() must be called even if no descriptor is ready; now, when a transport holds
-  /// input already read.
+  /// When advance() must be called even if no descriptor is ready; a time long past when a
+  /// transport holds input already read.
   [[nodiscard]] std::optional<clock::time_point> next_deadline() const;
   /// Changes whenever descriptors that add_poll_fds named may have been closed (so their numbers
   /// may come back for other files): an epoll registration must then be made afresh.

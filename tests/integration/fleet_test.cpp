@@ -1,0 +1,302 @@
+#include "tether/fleet.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/resource.h>
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "helpers/hygiene_fixture.hpp"
+#include "helpers/silent_listener.hpp"
+#include "helpers/test_sshd.hpp"
+
+namespace tether::test {
+namespace {
+
+using namespace std::chrono_literals;
+using ::testing::HasSubstr;
+
+class fleet_test : public hygiene_fixture {};
+
+session_options openssh_to(const test_sshd& server) {
+  session_options options;
+  options.target = "ssh://tether-sh@127.0.0.1:" + std::to_string(server.port);
+  options.ssh.config_file = server.ssh_config();
+  return options;
+}
+
+session_options native_to(const test_sshd& server) {
+  session_options options;
+  options.target = "ssh+native://tether-sh@127.0.0.1:" + std::to_string(server.port);
+  options.native.config_file = server.ssh_config();
+  options.native.known_hosts_file = server.known_hosts();
+  options.native.identity_files = {server.user_key()};
+  options.native.use_agent = false;
+  return options;
+}
+
+// Two hundred sessions need about 800 descriptors: more than a default soft limit of 1024
+// leaves for the rest of the test.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  ::getrlimit(RLIMIT_NOFILE, &limit);
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+}
+
+TEST_F(fleet_test, two_hundred_local_sessions_answer_and_keep_their_state) {
+  raise_descriptor_limit();
+  std::vector<std::string> targets(200, "local");
+  fleet shells(targets);
+  ASSERT_EQ(shells.size(), 200U);
+  EXPECT_EQ(shells.target(0), "local");
+  EXPECT_EQ(shells.target(1), "local#2");
+
+  const auto first = shells.run("echo $$; cd /tmp");
+  ASSERT_EQ(first.size(), 200U);
+  std::set<std::string> pids;
+  for (const auto& one : first) {
+    ASSERT_TRUE(one.ok()) << one.target << ": " << one.outcome.error;
+    EXPECT_TRUE(one.connected_at.has_value());
+    EXPECT_TRUE(one.first_byte_at.has_value());
+    pids.insert(one.outcome.out);
+  }
+  EXPECT_EQ(pids.size(), 200U) << "each target has a shell of its own";
+
+  // The second command reuses the open sessions: no new connection, state kept.
+  const auto second = shells.run("pwd; echo oops >&2; exit_with() { return $1; }; exit_with 3");
+  for (std::size_t i = 0; i < second.size(); ++i) {
+    const auto& one = second[i];
+    EXPECT_EQ(one.target, shells.target(i));
+    EXPECT_FALSE(one.error) << one.outcome.error;
+    EXPECT_FALSE(one.connected_at.has_value());
+    EXPECT_EQ(one.outcome.out, "/tmp\n");
+    EXPECT_EQ(one.outcome.err, "oops\n");
+    EXPECT_EQ(one.outcome.exit_status, 3);
+  }
+}
+
+TEST_F(fleet_test, lines_arrive_tagged_with_their_target_and_add_up_to_the_exact_output) {
+  fleet shells(std::vector<std::string>{"local:dash", "local:bash", "local:zsh -f"});
+  std::map<std::string, std::string> out;
+  std::map<std::string, std::string> err;
+  std::size_t lines = 0;
+  fleet_run_options options;
+  options.on_line = [&](const target_line& line) {
+    EXPECT_EQ(line.target, shells.target(line.index));
+    const auto newline = line.text.find('\n');
+    EXPECT_TRUE(newline == std::string_view::npos || newline + 1 == line.text.size())
+        << "one line at a time";
+    (line.stream == output_stream::out ? out : err)[line.target] += line.text;
+    ++lines;
+  };
+  const auto results = shells.run(
+      "printf 'a\\nb\\n'; printf 'c\\n' >&2; sleep 0.1; printf 'd\\nno newline'", options);
+  for (const auto& one : results) {
+    ASSERT_TRUE(one.ok()) << one.outcome.error;
+    EXPECT_EQ(one.outcome.out, "") << "lines went to the callback";
+    EXPECT_EQ(out[one.target], "a\nb\nd\nno newline");
+    EXPECT_EQ(err[one.target], "c\n");
+  }
+  EXPECT_EQ(lines, 3U * 5U);
+}
+
+TEST_F(fleet_test, a_refusing_and_a_silent_target_fail_alone_and_delay_nobody) {
+  const auto& server = shared_sshd();
+  silent_listener silent;  // accepts connections and never says a word
+  std::vector<session_options> sessions;
+  sessions.push_back(openssh_to(server));
+  sessions.back().target = "ssh://tether-sh@127.0.0.1:" + std::to_string(silent.port());
+  sessions.back().ssh.connect_timeout = 2s;
+  sessions.back().start_timeout = 3s;
+  sessions.push_back(native_to(server));
+  sessions.back().target = "ssh+native://tether-sh@127.0.0.1:1";  // nothing listens there
+  sessions.push_back(session_options{.shell_argv = {"dash"}});
+  sessions.push_back(openssh_to(server));
+  sessions.push_back(native_to(server));
+  sessions.push_back(native_to(server));
+  sessions.back().target = "ssh+native://tether-sh@127.0.0.1:" + std::to_string(silent.port());
+  sessions.back().native.connect_timeout = 2s;
+  fleet mixed(std::move(sessions));
+
+  const auto results = mixed.run("echo hello");
+  ASSERT_EQ(results.size(), 6U);
+  EXPECT_EQ(results[0].error, errc::start_failed) << results[0].outcome.error;
+  EXPECT_THAT(results[0].outcome.error, HasSubstr("timed out during banner exchange"));
+  EXPECT_EQ(results[1].error, errc::connect_failed);
+  EXPECT_THAT(results[1].outcome.error, HasSubstr("Connection refused"));
+  EXPECT_EQ(results[5].error, errc::connect_failed) << results[5].outcome.error;
+  for (std::size_t i : {2U, 3U, 4U}) {
+    ASSERT_TRUE(results[i].ok()) << results[i].target << ": " << results[i].outcome.error;
+    EXPECT_EQ(results[i].outcome.out, "hello\n");
+    // Order, not speed: the healthy targets were done before the silent ones gave up.
+    EXPECT_LT(results[i].finished_at, results[0].finished_at);
+    EXPECT_LT(results[i].finished_at, results[5].finished_at);
+  }
+
+  // The failed targets are not tried again; the others answer again at once.
+  const auto again = mixed.run("echo again");
+  EXPECT_EQ(again[1].error, errc::connect_failed);
+  EXPECT_EQ(again[4].outcome.out, "again\n");
+  EXPECT_FALSE(mixed.alive(0));
+  EXPECT_TRUE(mixed.alive(3));
+}
+
+TEST_F(fleet_test, a_shell_that_dies_mid_run_is_reported_and_the_rest_go_on) {
+  std::vector<session_options> sessions(4, session_options{.shell_argv = {"/bin/sh"}});
+  sessions[2].setup_commands = {"export DIE=1"};
+  fleet shells(std::move(sessions));
+  const auto results = shells.run("echo before; [ -n \"$DIE\" ] && kill -9 $$; echo after");
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    if (i == 2) continue;
+    EXPECT_TRUE(results[i].ok()) << results[i].outcome.error;
+    EXPECT_EQ(results[i].outcome.out, "before\nafter\n");
+  }
+  EXPECT_EQ(results[2].error, errc::shell_exited);
+  EXPECT_EQ(results[2].outcome.out, "before\n") << "output before the death is kept";
+  EXPECT_THAT(results[2].outcome.error, HasSubstr("SIGKILL"));
+
+  const auto next = shells.run("echo next");
+  EXPECT_EQ(next[2].error, errc::session_closed);
+  EXPECT_EQ(next[3].outcome.out, "next\n");
+}
+
+TEST_F(fleet_test, a_dead_target_restarts_when_asked) {
+  fleet_options options;
+  options.session.restart_on_death = true;
+  fleet shells(std::vector<std::string>{"local", "local"}, options);
+  shells.run("cd /tmp");
+  const auto died = shells.run("exit 7");
+  EXPECT_EQ(died[0].error, errc::shell_exited);
+  const auto again = shells.run("pwd");
+  EXPECT_TRUE(again[0].ok()) << again[0].outcome.error;
+  EXPECT_TRUE(again[0].outcome.restarted);
+  EXPECT_NE(again[0].outcome.out, "/tmp\n") << "a new shell: the old state is gone";
+}
+
+TEST_F(fleet_test, timeouts_are_per_target_and_keep_each_session) {
+  std::vector<session_options> sessions(3, session_options{.shell_argv = {"bash"}});
+  sessions[1].setup_commands = {"SLOW=1"};
+  fleet shells(std::move(sessions));
+  fleet_run_options options;
+  options.timeout = 1s;
+  const auto results = shells.run("[ -n \"$SLOW\" ] && sleep 30; echo done", options);
+  EXPECT_TRUE(results[0].ok());
+  EXPECT_TRUE(results[1].outcome.timed_out);
+  EXPECT_FALSE(results[1].error) << "a timeout is a result, not a failure";
+  EXPECT_EQ(results[1].outcome.exit_status, 130);
+  EXPECT_EQ(shells.run("echo $SLOW")[1].outcome.out, "1\n") << "its state survived";
+}
+
+TEST_F(fleet_test, can_be_driven_from_the_callers_own_loop) {
+  fleet shells(std::vector<std::string>{"local:dash", "local:bash"});
+  shells.begin_run("echo $0");
+  int steps = 0;
+  while (shells.busy()) {
+    pollfd ready{.fd = shells.descriptor(), .events = POLLIN, .revents = 0};
+    int timeout_ms = -1;
+    if (const auto deadline = shells.next_deadline()) {
+      timeout_ms =
+          static_cast<int>(std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 *deadline - std::chrono::steady_clock::now())
+                                                 .count()));
+    }
+    ::poll(&ready, 1, timeout_ms);
+    shells.step();
+    ++steps;
+  }
+  const auto results = shells.take_results();
+  ASSERT_EQ(results.size(), 2U);
+  EXPECT_EQ(results[0].outcome.out, "/dev/fd/3\n");
+  EXPECT_EQ(results[1].outcome.out, "/dev/fd/3\n");
+  EXPECT_GT(steps, 0);
+}
+
+TEST_F(fleet_test, interrupt_stops_every_running_command_and_keeps_the_sessions) {
+  fleet shells(std::vector<std::string>{"local:dash", "local:bash", "local:mksh"});
+  shells.run("X=kept");
+  std::size_t started = 0;
+  fleet_run_options options;
+  options.on_line = [&](const target_line&) { ++started; };
+  shells.begin_run("echo started; sleep 30", options);
+  bool interrupted = false;
+  while (shells.busy()) {
+    pollfd ready{.fd = shells.descriptor(), .events = POLLIN, .revents = 0};
+    ::poll(&ready, 1, 100);
+    shells.step();
+    // Once every target's command has begun (its first line is in), as Ctrl-C would.
+    if (started == 3 && !interrupted) {
+      shells.interrupt();
+      interrupted = true;
+    }
+  }
+  for (const auto& one : shells.take_results()) {
+    EXPECT_EQ(one.outcome.exit_status, 130) << one.target;
+    EXPECT_FALSE(one.outcome.timed_out);
+  }
+  for (const auto& one : shells.run("echo $X")) EXPECT_EQ(one.outcome.out, "kept\n");
+}
+
+TEST_F(fleet_test, at_most_max_connecting_sessions_start_at_once) {
+  fleet_options options;
+  options.max_connecting = 1;
+  fleet shells(std::vector<std::string>(5, "local"), options);
+  const auto opened = shells.open();
+  for (std::size_t i = 1; i < opened.size(); ++i) {
+    ASSERT_TRUE(opened[i].connected_at && opened[i - 1].connected_at);
+    EXPECT_GE(*opened[i].connected_at, *opened[i - 1].connected_at) << "one after another";
+  }
+}
+
+TEST_F(fleet_test, bad_targets_are_refused_with_their_name) {
+  try {
+    fleet bad(std::vector<std::string>{"local", "ftp://example.org"});
+    FAIL() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::invalid_argument);
+    EXPECT_THAT(failure.what(), HasSubstr("'ftp://example.org'"));
+  }
+  const auto results = fleet(std::vector<std::string>{"local:/no/such/shell"}).run("true");
+  // A shell command line runs through /bin/sh, which reports the missing program.
+  EXPECT_EQ(results[0].error, errc::start_failed);
+  EXPECT_THAT(results[0].outcome.error, HasSubstr("/no/such/shell: not found"));
+  fleet_options missing;
+  missing.session.shell_argv = {"/no/such/shell"};
+  const auto spawned = fleet(std::vector<session_options>{missing.session}).run("true");
+  EXPECT_EQ(spawned[0].error, errc::spawn_failed);
+  EXPECT_THAT(spawned[0].outcome.error, HasSubstr("/no/such/shell"));
+}
+
+TEST_F(fleet_test, fifty_ssh_targets_over_three_servers_both_ways) {
+  private_sshd second;
+  private_sshd third;
+  const test_sshd* servers[] = {&shared_sshd(), &second.server(), &third.server()};
+  std::vector<session_options> sessions;
+  for (int i = 0; i < 50; ++i) {
+    const auto& server = *servers[i % 3];
+    sessions.push_back(i % 2 == 0 ? openssh_to(server) : native_to(server));
+  }
+  fleet many(std::move(sessions), 16);
+  const auto first = many.run("echo $SSH_CONNECTION");
+  std::set<std::string> ports;
+  for (const auto& one : first) {
+    ASSERT_TRUE(one.ok()) << one.target << ": " << one.outcome.error;
+    ports.insert(one.outcome.out.substr(one.outcome.out.rfind(' ') + 1));
+  }
+  EXPECT_EQ(ports.size(), 3U) << "all three servers answered";
+  const auto second_run = many.run("uname -s");
+  for (const auto& one : second_run) {
+    EXPECT_EQ(one.outcome.out, "Linux\n") << one.target;
+    EXPECT_FALSE(one.connected_at) << "warm: the sessions stayed open";
+  }
+}
+
+}  // namespace
+}  // namespace tether::test
