@@ -20,6 +20,8 @@ namespace tether {
 struct target_result {
   /// The target's name in the fleet (as given; a repeated name gets "#2", "#3"...).
   std::string target;
+  /// Its position in the fleet.
+  std::size_t index = 0;
   /// The command's result: exact stdout and stderr, exit status, duration, timed out... For a
   /// target that failed, `outcome.error` says why and out/err hold what arrived before.
   result outcome;
@@ -67,6 +69,9 @@ struct fleet_run_options {
   std::optional<std::string> stdin_data;
   /// Keep at most this many bytes of each stream per target (see run_options::output_cap).
   std::optional<std::size_t> output_cap;
+  /// Run on these targets only (positions in the fleet); empty means all. Results come for
+  /// these targets only, in the fleet's order.
+  std::vector<std::size_t> only;
   /// Receives output line by line as it arrives, tagged with its target. When set, the
   /// results' out and err stay empty. Called inside run() or step(), on the caller's thread.
   std::function<void(const target_line&)> on_line;
@@ -116,6 +121,14 @@ class fleet {
   /// Do what can be done now, without waiting. Rethrows what an on_line callback throws, after
   /// closing every session that was still running a command (they may still be printing).
   void step();
+  /// How far the operation under way is: targets done, of which failed (not ok()), and still
+  /// running (or connecting).
+  struct progress_counts {
+    std::size_t done = 0;
+    std::size_t failed = 0;
+    std::size_t running = 0;
+  };
+  [[nodiscard]] progress_counts progress() const;
   /// The results of the operation that just ended (empty while busy()).
   std::vector<target_result> take_results();
 

@@ -7,41 +7,16 @@
 #include <iostream>
 
 #include "cli/result_json.hpp"
+#include "cli/session_settings.hpp"
+#include "cli/terminal_output.hpp"
 #include "tether/session.hpp"
 
 namespace tether::cli {
 
 namespace {
 
-// Set when our stdout or stderr reader went away (`tether run ... | head`).
-bool output_closed = false;
-
 // Thrown from the streaming callback once the reader is gone.
 struct reader_gone {};
-
-void write_all(int fd, std::string_view bytes) {
-  while (!bytes.empty() && !output_closed) {
-    const ssize_t put = ::write(fd, bytes.data(), bytes.size());
-    if (put < 0) {
-      if (errno == EINTR) continue;
-      // main() ignores SIGPIPE so that this is an error we can act on: stop after the current
-      // command, and let the session's destructor end the shell and everything it started.
-      if (errno == EPIPE) output_closed = true;
-      return;
-    }
-    bytes.remove_prefix(static_cast<std::size_t>(put));
-  }
-}
-
-void print_line(int fd, const std::string& text) {
-  write_all(fd, text + "\n");
-}
-
-std::string format_seconds(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", value);
-  return text;
-}
 
 // A short note on stderr for what a user must not miss; the output itself is untouched.
 void report_human(const result& done, const std::string& command, const run_request& request) {
@@ -67,24 +42,7 @@ void report_human(const result& done, const std::string& command, const run_requ
 }  // namespace
 
 int run_commands(const run_request& request) {
-  session_options options;
-  options.shell_command = request.shell;
-  options.target = request.target;
-  options.timeout = seconds{request.timeout_s};
-  options.ssh.config_file = request.ssh_config;
-  options.ssh.identity_file = request.identity_file;
-  options.ssh.options = request.ssh_options;
-  options.ssh.connect_timeout = seconds{request.connect_timeout_s};
-  options.start_timeout = seconds{request.connect_timeout_s + 20.0};
-  options.native.config_file = request.ssh_config;
-  if (!request.identity_file.empty()) options.native.identity_files = {request.identity_file};
-  options.native.known_hosts_file = request.known_hosts;
-  options.native.connect_timeout = seconds{request.connect_timeout_s};
-  options.native.host_keys = request.host_keys == "off"          ? ssh::host_key_policy::off
-                             : request.host_keys == "accept-new" ? ssh::host_key_policy::accept_new
-                                                                 : ssh::host_key_policy::strict;
-  if (request.shell.empty() && request.target.empty()) options.shell_argv = {"/bin/sh"};
-
+  session_options options = session_options_for(request);
   std::optional<session> shell;
   try {
     shell.emplace(std::move(options));
@@ -102,7 +60,7 @@ int run_commands(const run_request& request) {
     per_command.on_output = [](output_stream stream, std::string_view bytes) {
       write_all(stream == output_stream::out ? 1 : 2, bytes);
       // Nobody reads any more: abandon the command (the session then kills its processes).
-      if (output_closed) throw reader_gone{};
+      if (output_closed()) throw reader_gone{};
     };
   }
 
@@ -143,7 +101,7 @@ int run_commands(const run_request& request) {
     } else if (done.exit_status && *done.exit_status != 0) {
       status = *done.exit_status;
     }
-    if (output_closed) return exit_code::output_closed;
+    if (output_closed()) return exit_code::output_closed;
   }
   return status;
 }

@@ -22,6 +22,15 @@ struct run_request {
   bool json = false;
   bool echo = false;  ///< print each command before its output
   std::vector<std::string> commands;
+
+  // Fleets (-H, --hosts-file, repl, script).
+  std::vector<std::string> hosts;  ///< -H lists, each "a,b,c"
+  std::string hosts_file;
+  std::string output;  ///< prefixed, blocks or gathered; empty: prefixed for several targets
+  std::size_t fanout = 64;
+  std::vector<std::string> positional_targets;  ///< repl and script: TARGET...
+  std::string script_file;
+  bool keep_going = false;
 };
 
 /// Exit statuses of `tether run` (documented in README.md and `tether run --help`).

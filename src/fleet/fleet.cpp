@@ -52,7 +52,8 @@ struct fleet::impl {
     stage where = stage::unopened;
     std::optional<error> open_failure;
     // The operation under way.
-    bool in_round = false;
+    bool in_round = false;   // part of the operation and not finished yet
+    bool took_part = false;  // part of the operation
     bool wants_command = false;
     target_result pending;
     clock::time_point command_started;
@@ -96,20 +97,31 @@ struct fleet::impl {
 
   // ---- rounds
 
-  void begin_round() {
+  void begin_round(const std::vector<std::size_t>& only) {
     if (outstanding != 0) throw error(errc::invalid_argument, "the fleet is busy");
+    for (const std::size_t i : only) {
+      if (i >= members.size()) {
+        throw error(errc::invalid_argument, "no target at position " + std::to_string(i));
+      }
+    }
     round_started = clock::now();
-    outstanding = members.size();
-    for (auto& m : members) {
-      m.in_round = true;
+    for (auto& m : members) m.in_round = only.empty();
+    for (const std::size_t i : only) members[i].in_round = true;
+    for (auto& m : members) m.took_part = m.in_round;
+    outstanding = 0;
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      auto& m = members[i];
       m.pending = target_result{};
       m.pending.target = m.name;
+      m.pending.index = i;
+      if (m.in_round) ++outstanding;
     }
   }
 
   void begin(bool with_command) {
     for (std::size_t i = 0; i < members.size(); ++i) {
       auto& m = members[i];
+      if (!m.in_round) continue;
       m.wants_command = with_command;
       switch (m.where) {
         case stage::unopened:
@@ -334,8 +346,11 @@ struct fleet::impl {
     if (outstanding != 0) return {};
     std::vector<target_result> out;
     out.reserve(members.size());
-    for (auto& m : members) out.push_back(std::move(m.pending));
-    for (auto& m : members) m.pending = target_result{};
+    for (auto& m : members) {
+      if (m.took_part) out.push_back(std::move(m.pending));
+      m.pending = target_result{};
+      m.took_part = false;
+    }
     return out;
   }
 };
@@ -366,7 +381,7 @@ fleet& fleet::operator=(fleet&&) noexcept = default;
 fleet::~fleet() = default;
 
 void fleet::begin_open() {
-  impl_->begin_round();
+  impl_->begin_round({});
   impl_->begin(false);
 }
 
@@ -375,7 +390,7 @@ void fleet::begin_run(std::string_view command, const fleet_run_options& options
     throw error(errc::invalid_argument,
                 "a command cannot contain a NUL byte; pass binary data as stdin_data");
   }
-  impl_->begin_round();
+  impl_->begin_round(options.only);
   impl_->command = command;
   impl_->options = options;
   impl_->begin(true);
@@ -407,6 +422,20 @@ std::optional<std::chrono::steady_clock::time_point> fleet::next_deadline() cons
 
 void fleet::step() {
   if (busy()) impl_->process(clock::now());
+}
+
+fleet::progress_counts fleet::progress() const {
+  progress_counts counts;
+  for (const auto& m : impl_->members) {
+    if (!m.took_part) continue;
+    if (m.in_round) {
+      ++counts.running;
+    } else {
+      ++counts.done;
+      if (!m.pending.ok()) ++counts.failed;
+    }
+  }
+  return counts;
 }
 
 std::vector<target_result> fleet::take_results() {

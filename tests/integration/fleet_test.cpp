@@ -255,6 +255,19 @@ TEST_F(fleet_test, at_most_max_connecting_sessions_start_at_once) {
   }
 }
 
+TEST_F(fleet_test, a_command_can_run_on_some_targets_only) {
+  fleet shells(std::vector<std::string>{"local", "local", "local"});
+  fleet_run_options options;
+  options.only = {2, 0};
+  const auto results = shells.run("echo x", options);
+  ASSERT_EQ(results.size(), 2U);
+  EXPECT_EQ(results[0].index, 0U);
+  EXPECT_EQ(results[1].index, 2U);
+  EXPECT_FALSE(shells.alive(1)) << "never needed, never opened";
+  options.only = {7};
+  EXPECT_THROW(shells.run("true", options), error);
+}
+
 TEST_F(fleet_test, bad_targets_are_refused_with_their_name) {
   try {
     fleet bad(std::vector<std::string>{"local", "ftp://example.org"});

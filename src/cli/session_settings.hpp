@@ -1,0 +1,18 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "cli/run_command.hpp"
+#include "tether/session.hpp"
+
+namespace tether::cli {
+
+/// The session settings the command line asked for (ssh options, timeouts, shell).
+session_options session_options_for(const run_request& request);
+
+/// The targets named by -H and --hosts-file, in order; throws tether::error
+/// (invalid_argument) for an unreadable file or a malformed entry, naming it.
+std::vector<std::string> requested_targets(const run_request& request);
+
+}  // namespace tether::cli

@@ -1,0 +1,220 @@
+// `tether run -H`, `tether script` and `tether repl`, run as a user would.
+#include <fcntl.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "helpers/hygiene_fixture.hpp"
+#include "tether/tether.hpp"
+
+namespace tether::test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+class cli_fleet : public hygiene_fixture {
+ protected:
+  result tether_cli(std::vector<std::string> args, std::optional<std::string> input = {}) {
+    args.insert(args.begin(), TETHER_CLI_PATH);
+    run_options options;
+    options.stdin_data = std::move(input);
+    return runner_->run_argv(args, options);
+  }
+  std::string write_file(const std::string& name, const std::string& content) {
+    if (dir_.empty()) {
+      char pattern[] = "/tmp/tether-cli-XXXXXX";
+      dir_ = ::mkdtemp(pattern);
+    }
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << content;
+    return path;
+  }
+  void SetUp() override {
+    hygiene_fixture::SetUp();
+    runner_.emplace(session_options{.shell_argv = {"/bin/sh"}});
+  }
+  void TearDown() override {
+    runner_.reset();
+    if (!dir_.empty()) std::system(("rm -rf " + dir_).c_str());
+    hygiene_fixture::TearDown();
+  }
+
+ private:
+  std::optional<session> runner_;
+  std::string dir_;
+};
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> lines;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
+  return lines;
+}
+
+TEST_F(cli_fleet, prefixes_each_line_with_its_target_and_summarises) {
+  const auto done = tether_cli({"run", "-H", "local:dash,local:bash", "-H", "local:mksh", "--",
+                                "echo $0 | wc -c; echo warn >&2", "[ -z \"$BASH\" ] || exit_3"});
+  // Lines of several targets interleave as they come; each is whole and tagged.
+  EXPECT_THAT(done.out, HasSubstr("local:dash: 10\n"));
+  EXPECT_THAT(done.out, HasSubstr("local:bash: 10\n"));
+  EXPECT_THAT(done.out, HasSubstr("local:mksh: 10\n"));
+  EXPECT_THAT(done.err, HasSubstr("local:bash: warn\n"));
+  EXPECT_THAT(done.err, HasSubstr("tether: local:bash: exit status 127\n"));
+  EXPECT_THAT(done.err, HasSubstr("tether: 3 targets: 2 ok, 1 failed\n"));
+  EXPECT_THAT(done.err, HasSubstr("  local:bash: exit status 127 ('[ -z \"$BASH\" ] || exit_3')"));
+  EXPECT_EQ(done.exit_status, 1) << "a command failed somewhere";
+}
+
+TEST_F(cli_fleet, gathered_output_shows_identical_answers_once) {
+  const auto done = tether_cli(
+      {"run", "-H", "local,local:dash,local:bash", "--gather", "--", "[ -n \"$BASH\" ]; echo $?"});
+  EXPECT_EQ(done.out,
+            "---------------\nlocal,local:dash (2)\n---------------\n1\n"
+            "---------------\nlocal:bash (1)\n---------------\n0\n");
+  EXPECT_EQ(done.exit_status, 0);
+}
+
+TEST_F(cli_fleet, blocks_show_one_target_at_a_time) {
+  const auto done =
+      tether_cli({"run", "-H", "local,local:bash", "--output", "blocks", "--", "echo a; printf b"});
+  EXPECT_EQ(done.out,
+            "---------------\nlocal\n---------------\na\nb\n"
+            "---------------\nlocal:bash\n---------------\na\nb\n");
+}
+
+TEST_F(cli_fleet, json_carries_timings_and_each_targets_error) {
+  const auto done = tether_cli(
+      {"run", "-H", "local,ssh+native://127.0.0.1:1", "--json", "--", "echo one", "echo two"});
+  const auto lines = json_lines(done.out);
+  // The unreachable target is reported once and runs nothing more.
+  ASSERT_EQ(lines.size(), 3U) << done.out;
+  EXPECT_EQ(lines[0]["target"], "local");
+  EXPECT_EQ(lines[0]["stdout"], "one\n");
+  EXPECT_TRUE(lines[0]["connect_s"].is_number());
+  EXPECT_TRUE(lines[0]["first_byte_s"].is_number());
+  EXPECT_TRUE(lines[0]["finished_s"].is_number());
+  EXPECT_EQ(lines[1]["target"], "ssh+native://127.0.0.1:1");
+  EXPECT_THAT(lines[1]["error"].get<std::string>(), HasSubstr("Connection refused"));
+  EXPECT_EQ(lines[2]["stdout"], "two\n");
+  EXPECT_FALSE(lines[2].contains("connect_s")) << "the session was open already";
+  EXPECT_EQ(done.exit_status, 125) << "a target could not be reached";
+}
+
+TEST_F(cli_fleet, hosts_file_lists_targets_with_comments) {
+  const auto hosts = write_file("hosts", "# web tier\nlocal   # the first\n\nlocal:bash\n");
+  const auto done = tether_cli({"run", "--hosts-file", hosts, "--", "echo x"});
+  EXPECT_EQ(done.out.size(), std::string("local: x\nlocal:bash: x\n").size());
+  EXPECT_EQ(done.exit_status, 0);
+  const auto bad = write_file("bad", "local\nweb1 web2\n");
+  const auto refused = tether_cli({"run", "--hosts-file", bad, "--", "true"});
+  EXPECT_EQ(refused.exit_status, 2);
+  EXPECT_THAT(refused.err, HasSubstr("line 2: one target per line, found 'web1 web2'"));
+  const auto malformed = tether_cli({"run", "-H", "ftp://x", "--", "true"});
+  EXPECT_EQ(malformed.exit_status, 2);
+  EXPECT_THAT(malformed.err, HasSubstr("bad target 'ftp://x'"));
+}
+
+TEST_F(cli_fleet, script_runs_whole_commands_and_stops_a_target_at_its_first_failure) {
+  const auto script = write_file("deploy.sh",
+                                 "# set up\ncd /tmp\nif [ -d /tmp ]; then\n  echo \"in $(pwd)\"\n"
+                                 "fi\ncat <<END\nheredoc $(echo body)\nEND\n"
+                                 "[ -z \"$BASH\" ]\necho after\n");
+  const auto done = tether_cli({"script", script, "local", "local:bash"});
+  EXPECT_THAT(done.out, HasSubstr("local: in /tmp\n"));
+  EXPECT_THAT(done.out, HasSubstr("local:bash: heredoc body\n"));
+  EXPECT_THAT(done.out, HasSubstr("local: after\n"));
+  EXPECT_THAT(done.out, Not(HasSubstr("local:bash: after"))) << "bash stopped at its failure";
+  EXPECT_THAT(done.err, HasSubstr("local:bash: exit status 1 ('[ -z \"$BASH\" ]')"));
+  EXPECT_EQ(done.exit_status, 1);
+
+  const auto going = tether_cli({"script", "--keep-going", script, "local:bash"});
+  EXPECT_EQ(going.out, "in /tmp\nheredoc body\nafter\n");
+  EXPECT_EQ(going.exit_status, 1);
+}
+
+TEST_F(cli_fleet, repl_reads_lines_and_keeps_state) {
+  const auto done = tether_cli({"repl", "local", "local:bash"}, "cd /tmp\n\npwd\n(exit 4)\n");
+  EXPECT_THAT(done.out, HasSubstr("local: /tmp\n"));
+  EXPECT_THAT(done.out, HasSubstr("local:bash: /tmp\n"));
+  EXPECT_THAT(done.err, HasSubstr("tether: local:bash: exit status 4\n"));
+  EXPECT_EQ(done.exit_status, 0);
+}
+
+// Reads what the terminal shows until `expected` appears (or 20 s pass).
+std::string read_until(int terminal, const std::string& expected, std::string& seen) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (seen.find(expected) == std::string::npos && std::chrono::steady_clock::now() < give_up) {
+    pollfd ready{.fd = terminal, .events = POLLIN, .revents = 0};
+    if (::poll(&ready, 1, 100) <= 0) continue;
+    char buffer[4096];
+    const ssize_t got = ::read(terminal, buffer, sizeof buffer);
+    if (got <= 0) break;
+    seen.append(buffer, static_cast<std::size_t>(got));
+  }
+  return seen;
+}
+
+TEST_F(cli_fleet, repl_on_a_terminal_ctrl_c_interrupts_the_command_not_the_repl) {
+  int terminal = -1;
+  const pid_t child = ::forkpty(&terminal, nullptr, nullptr, nullptr);
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::setenv("HOME", "/tmp", 1);
+    ::execl(TETHER_CLI_PATH, "tether", "repl", "local", "local:bash", nullptr);
+    ::_exit(127);
+  }
+  std::string seen;
+  read_until(terminal, "tether[2]> ", seen);
+  const std::string command = "X=kept; echo started; sleep 60\r";
+  ASSERT_EQ(::write(terminal, command.data(), command.size()),
+            static_cast<ssize_t>(command.size()));
+  read_until(terminal, "local:bash: started", seen);
+  read_until(terminal, "local: started", seen);
+  ASSERT_EQ(::write(terminal, "\x03", 1), 1);
+  read_until(terminal, "local:bash: exit status 130", seen);
+  EXPECT_THAT(seen, HasSubstr("tether: local: exit status 130"));
+  const std::string next = "echo $X\r";
+  ASSERT_EQ(::write(terminal, next.data(), next.size()), static_cast<ssize_t>(next.size()));
+  read_until(terminal, "local:bash: kept", seen);
+  read_until(terminal, "local: kept", seen);
+  EXPECT_THAT(seen, HasSubstr("local: kept")) << "the sessions and their state survived";
+  // Ctrl-D at the next prompt ends it (typed before the prompt, line editing would drop it).
+  const auto prompts = [&seen] {
+    std::size_t count = 0;
+    for (auto at = seen.find("tether[2]> "); at != std::string::npos;
+         at = seen.find("tether[2]> ", at + 1)) {
+      ++count;
+    }
+    return count;
+  };
+  for (int i = 0; i < 200 && prompts() < 3; ++i) read_until(terminal, "\n", seen);
+  ASSERT_EQ(::write(terminal, "\x04", 1), 1);
+  int status = 0;
+  pid_t ended = 0;
+  for (int i = 0; i < 200 && ended == 0; ++i) {
+    ended = ::waitpid(child, &status, WNOHANG);
+    if (ended == 0) ::usleep(100 * 1000);
+  }
+  if (ended == 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, &status, 0);
+    ADD_FAILURE() << "Ctrl-D did not end the repl: " << seen;
+  }
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << seen;
+  ::close(terminal);
+}
+
+}  // namespace
+}  // namespace tether::test

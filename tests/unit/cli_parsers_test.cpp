@@ -1,0 +1,55 @@
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli/script_reader.hpp"
+#include "cli/target_list.hpp"
+
+namespace tether::cli {
+namespace {
+
+using V = std::vector<std::string>;
+
+TEST(target_list, splits_on_commas_and_trims) {
+  EXPECT_EQ(parse_target_list("web1,web2, fred@web3:22 ,,"), (V{"web1", "web2", "fred@web3:22"}));
+  EXPECT_EQ(parse_target_list(""), V{});
+}
+
+TEST(hosts_file, one_target_per_line_with_comments) {
+  std::string why;
+  EXPECT_EQ(parse_hosts_file("# all\nweb1\n  web2  # second\r\n\n#\nlocal:bash", why),
+            (V{"web1", "web2", "local:bash"}));
+  EXPECT_EQ(why, "");
+  EXPECT_EQ(parse_hosts_file("web1\nweb2 web3\n", why), V{});
+  EXPECT_EQ(why, "line 2: one target per line, found 'web2 web3'");
+}
+
+TEST(split_script, keeps_multi_line_commands_whole) {
+  const std::string script =
+      "#!/bin/sh\n"
+      "cd /tmp\n"
+      "\n"
+      "for f in a b; do\n"
+      "  echo \"$f\"\n"
+      "done\n"
+      "cat <<-'EOF' > out\n"
+      "\tline $x\n"
+      "\tEOF\n"
+      "echo 'open\n"
+      "quote'\n"
+      "ls \\\n"
+      "  -l\n"
+      "true &&\n"
+      "  false\n";
+  EXPECT_EQ(
+      split_script(script, shell_says_complete),
+      (V{"cd /tmp", "for f in a b; do\n  echo \"$f\"\ndone", "cat <<-'EOF' > out\n\tline $x\n\tEOF",
+         "echo 'open\nquote'", "ls \\\n  -l", "true &&\n  false"}));
+}
+
+TEST(split_script, a_syntax_error_is_a_command_of_its_own_and_the_end_closes_the_rest) {
+  EXPECT_EQ(split_script("fi\necho ok\nif true; then\n", shell_says_complete),
+            (V{"fi", "echo ok", "if true; then"}));
+}
+
+}  // namespace
+}  // namespace tether::cli
