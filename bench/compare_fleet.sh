@@ -3,7 +3,7 @@
 # targets spread round-robin over a few throwaway sshds on 127.0.0.1, which this script starts
 # and stops itself; then 1000 local sessions in one fleet (open, `true` on all, close, memory).
 #
-#   sudo bash bench/compare_fleet.sh [BUILD_DIR]     (default /work/main/build)
+#   sudo bash bench/compare_fleet.sh [BUILD_DIR]     (default build/)
 #
 # SERVERS (4), SIZES ("50 100"), LIMIT (64: Tether's max_connecting and parallel-ssh -p),
 # REPEATS (3), WARM (5 warm runs per fleet) and LOCAL (1000) in the environment change the runs.
@@ -22,7 +22,7 @@ export LC_ALL=C
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(dirname "$here")
-build=${1:-/work/main/build}
+build=${1:-$repo/build}
 bench=$build/bench/fleet_bench
 
 say() { echo "compare_fleet.sh: $*" >&2; }
