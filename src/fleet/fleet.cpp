@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <deque>
 #include <map>
+#include <thread>
 
 #include "fleet/line_splitter.hpp"
 #include "fleet/target_spec.hpp"
@@ -89,10 +91,30 @@ struct fleet::impl {
   impl(const impl&) = delete;
   impl& operator=(const impl&) = delete;
 
+  // Sessions close side by side: closing one over the ssh client waits for a helper ssh to
+  // kill its remote commands (up to 2 s on a stuck link), so one after another would add up.
   void close_all() noexcept {
+    std::vector<session_core*> open;
     for (auto& m : members) {
-      if (m.core) m.core->close();
+      if (m.core) open.push_back(m.core.get());
     }
+    const std::size_t workers = std::min<std::size_t>(open.size(), 32);
+    if (workers <= 1) {
+      for (auto* core : open) core->close();
+      return;
+    }
+    std::atomic<std::size_t> next{0};
+    const auto work = [&] {
+      for (std::size_t i = next++; i < open.size(); i = next++) open[i]->close();
+    };
+    std::vector<std::thread> helpers;
+    try {
+      for (std::size_t i = 1; i < workers; ++i) helpers.emplace_back(work);
+    } catch (...) {
+      // No thread to be had: the ones running and this one do the rest.
+    }
+    work();
+    for (auto& helper : helpers) helper.join();
   }
 
   // ---- rounds
