@@ -65,7 +65,8 @@ class ssh_native : public hygiene_fixture {
     return dir_;
   }
   void TearDown() override {
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    std::error_code ignored;  // a file that another process removes meanwhile is fine
+    if (!dir_.empty()) std::filesystem::remove_all(dir_, ignored);
     hygiene_fixture::TearDown();
   }
 
@@ -431,7 +432,10 @@ TEST_F(ssh_native, agent_keys_log_in) {
   } else {
     ::setenv("SSH_AUTH_SOCK", saved.c_str(), 1);
   }
-  ::kill(std::stoi(read_file(pid_file)), SIGTERM);
+  // The agent removes its socket as it exits: wait for that before the directory goes.
+  const int agent = std::stoi(read_file(pid_file));
+  ::kill(agent, SIGTERM);
+  for (int i = 0; i < 100 && ::kill(agent, 0) == 0; ++i) ::usleep(50 * 1000);
 }
 
 TEST_F(ssh_native, host_key_policy_off_skips_the_check) {
