@@ -87,7 +87,13 @@ void fleet_printer::line(const target_line& line) {
   if (mode_ == output_mode::prefixed && (line.text.empty() || line.text.back() != '\n')) {
     text += '\n';  // a prefixed line must end, or the next target's line would join it
   }
-  if (colored) text += reset;
+  if (colored) {
+    // The colour ends before the newline, so a terminal never carries it onto the next line.
+    const bool ended = !text.empty() && text.back() == '\n';
+    if (ended) text.pop_back();
+    text += reset;
+    if (ended) text += '\n';
+  }
   write_all(fd, text);
 }
 

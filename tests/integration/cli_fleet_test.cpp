@@ -190,16 +190,21 @@ TEST_F(cli_fleet, repl_on_a_terminal_ctrl_c_interrupts_the_command_not_the_repl)
             static_cast<ssize_t>(command.size()));
   read_until(terminal, "local:bash: started", seen);
   read_until(terminal, "local: started", seen);
+  // A command that takes over a second gets a progress line on the terminal.
+  read_until(terminal, "[tether] 0 done, 0 failed, 2 running", seen);
+  EXPECT_THAT(seen, HasSubstr("[tether] 0 done, 0 failed, 2 running"));
   ASSERT_EQ(::write(terminal, "\x03", 1), 1);
   read_until(terminal, "local:bash: exit status 130", seen);
   EXPECT_THAT(seen, HasSubstr("tether: local: exit status 130"));
   // Typed before the prompt, a line could be lost to line editing: wait for it.
   read_until(terminal, "tether[2]> ", seen, 2);
-  const std::string next = "echo $X\r";
+  const std::string next = "echo $X; echo oops >&2\r";
   ASSERT_EQ(::write(terminal, next.data(), next.size()), static_cast<ssize_t>(next.size()));
   read_until(terminal, "local:bash: kept", seen);
   read_until(terminal, "local: kept", seen);
   EXPECT_THAT(seen, HasSubstr("local: kept")) << "the sessions and their state survived";
+  read_until(terminal, "local:bash: oops", seen);
+  EXPECT_THAT(seen, HasSubstr("\033[31mlocal:bash: oops\033[0m\r\n")) << "stderr in red";
   read_until(terminal, "tether[2]> ", seen, 3);  // Ctrl-D at the prompt ends it
   // Ctrl-D on an empty line ends it. A key typed in the moment between the prompt showing and
   // line editing taking the terminal reaches it as a NUL in the line (the terminal's cooked
