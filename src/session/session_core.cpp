@@ -129,8 +129,20 @@ void session_core::begin_background_connect() {
   connect_done_.reset(event);
   handoff_ = std::make_unique<connect_handoff>();
   phase_ = phase::connecting;
-  // The thread gets copies of everything it reads, and writes only into the handoff, which
-  // the loop reads after join().
+  try {
+    start_connector(event);
+  } catch (const std::system_error& failure) {
+    connect_done_.reset();
+    handoff_.reset();
+    phase_ = phase::idle;
+    throw error(errc::connect_failed,
+                std::string("cannot start a thread to connect: ") + failure.what());
+  }
+}
+
+// The thread gets copies of everything it reads, and writes only into the handoff, which the
+// loop reads after join().
+void session_core::start_connector(int event) {
   connector_ = std::thread([handoff = handoff_.get(), event, host = native_target_->host,
                             target = *native_target_, settings = options_.native,
                             shell = options_.ssh.remote_shell] {

@@ -103,6 +103,7 @@ class session_core {
   void start_steps();
   void connect_native();
   void begin_background_connect();
+  void start_connector(int event);
   void finish_background_connect();
   void create_channel();
   void begin_handshake();
