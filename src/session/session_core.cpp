@@ -202,7 +202,7 @@ void session_core::begin_handshake() {
                          .commands_on_fd3 = channel_->commands_on_own_fd()});
   // The shell's own pid: the process group a remote interrupt is sent to.
   line += protocol::encode_command("echo $$", marker);
-  run_ = std::make_unique<command_run>(*channel_, std::move(line), marker.joined(), limits,
+  run_.emplace(*channel_, std::move(line), marker.joined(), limits,
                                        leftovers_);
   phase_ = phase::handshake;
 }
@@ -334,7 +334,7 @@ void session_core::start_command(std::string_view command, const run_options& op
       .output_cap = options.output_cap,
       .on_output = &command_options_.on_output};
   const auto marker = make_nonce();
-  run_ = std::make_unique<command_run>(
+  run_.emplace(
       *channel_, protocol::encode_command(command, marker, command_options_.stdin_data),
       marker.joined(), limits, leftovers_, std::exchange(stale_marker_, {}));
   phase_ = phase::command;

@@ -143,7 +143,7 @@ class session_core {
   phase phase_ = phase::idle;
   connect_mode mode_ = connect_mode::in_place;
   std::uint64_t generation_ = 0;
-  std::unique_ptr<command_run> run_;
+  std::optional<command_run> run_;  // in place: no allocation per command
   run_options command_options_;  // the running command's; its limits point into it
   std::string command_;          // the running command, for messages
   std::size_t setup_index_ = 0;
