@@ -29,9 +29,14 @@ void output_growth::reserve(std::string& kept, std::size_t needed) {
       kept.reserve(std::max(needed, kept.capacity() * 2));
       return;
     }
+    // Every growth copies what is kept into fresh pages (std::string cannot mremap as realloc
+    // does): growing 4× rather than 2× copies a third as much. Capacity beyond what is written
+    // is never populated, so it costs address space, not memory; past 256 MiB, 2× keeps huge
+    // outputs clear of the kernel's overcommit heuristic.
+    const std::size_t factor = kept.capacity() < (std::size_t{256} << 20) ? 4 : 2;
     std::string bigger;
-    bigger.reserve(std::max(needed, kept.capacity() * 2));  // nothing copied, nothing touched
-    populate(bigger.data(), 0, kept.size());                // where the copy goes
+    bigger.reserve(std::max(needed, kept.capacity() * factor));  // nothing copied or touched
+    populate(bigger.data(), 0, kept.size());                     // where the copy goes
     bigger.append(kept);
     kept.swap(bigger);
     block_ = kept.data();
