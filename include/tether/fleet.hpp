@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,7 +82,8 @@ struct fleet_run_options {
 /// client, native SSH, mixed. Sessions open concurrently (at most max_connecting at a time) and
 /// stay open, so the next command costs no new connection. Everything runs on one thread, from
 /// one epoll loop; only a native SSH handshake, which libssh cannot do without blocking, runs on
-/// a short-lived helper thread per connection.
+/// a short-lived helper thread per connection (so a native target's passphrase, password and
+/// keyboard-interactive callbacks are called on such threads, possibly at the same time).
 ///
 /// A target that cannot connect, dies or times out is reported in its own result; the others go
 /// on. Move-only; use from one thread at a time.
@@ -92,6 +94,9 @@ class fleet {
   /// such as "web1" or "fred@web1:2222", means ssh://. Throws errc::invalid_argument for a
   /// malformed target.
   explicit fleet(const std::vector<std::string>& targets, fleet_options options = {});
+  /// The same from a braced list: fleet({"web1", "web2"}).
+  fleet(std::initializer_list<std::string> targets, fleet_options options = {})
+      : fleet(std::vector<std::string>(targets), std::move(options)) {}
   /// One session's options per target, named after their targets.
   explicit fleet(std::vector<session_options> sessions, std::size_t max_connecting = 64);
   fleet(fleet&&) noexcept;

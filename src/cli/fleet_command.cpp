@@ -168,12 +168,12 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
     } catch (const reader_gone&) {
       return exit_code::output_closed;
     }
-    printer.results(command, results, request.timeout_s);
+    printer.results(command, results);
     for (const auto& one : results) {
       const auto level = severity_of(one);
       if (level == fine) continue;
       if (why[one.index].empty()) {
-        why[one.index] = failure_of(one, request.timeout_s) + " ('" + command.substr(0, 40) +
+        why[one.index] = failure_of(one) + " ('" + command.substr(0, 40) +
                          (command.size() > 40 ? "...'" : "'") + ")";
       }
       worst[one.index] = std::max(worst[one.index], level);
@@ -243,7 +243,7 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
     try {
       const auto results =
           run_round(all, command, options, printer, progress, catcher, interrupted);
-      printer.results(command, results, request.timeout_s);
+      printer.results(command, results);
     } catch (const reader_gone&) {
       return exit_code::output_closed;
     }

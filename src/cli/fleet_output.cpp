@@ -64,15 +64,18 @@ void progress_line::clear() {
   shown_ = false;
 }
 
-std::string failure_of(const target_result& done, double timeout_s) {
-  if (done.error) return done.outcome.error;
-  if (done.outcome.timed_out) {
-    return "timed out after " + format_seconds(timeout_s) + " s" +
-           (done.outcome.restarted ? " (its shell was restarted)" : "");
+std::string failure_of(const target_result& done) {
+  const auto& outcome = done.outcome;
+  if (done.error || !outcome.error.empty()) return outcome.error;
+  const std::string restarted = outcome.restarted ? " (its shell was restarted)" : "";
+  if (outcome.timed_out) {
+    // The whole-command timeout or the idle one: the time it ran says which it was here.
+    return "timed out after " +
+           format_seconds(std::chrono::duration<double>(outcome.duration).count()) + " s" +
+           restarted;
   }
-  if (done.outcome.exit_status && *done.outcome.exit_status != 0) {
-    return "exit status " + std::to_string(*done.outcome.exit_status);
-  }
+  if (!outcome.exit_status) return "interrupted, without an exit status" + restarted;
+  if (*outcome.exit_status != 0) return "exit status " + std::to_string(*outcome.exit_status);
   return {};
 }
 
@@ -97,8 +100,7 @@ void fleet_printer::line(const target_line& line) {
   write_all(fd, text);
 }
 
-void fleet_printer::results(std::string_view command, const std::vector<target_result>& results,
-                            double timeout_s) {
+void fleet_printer::results(std::string_view command, const std::vector<target_result>& results) {
   progress_.clear();
   switch (mode_) {
     case output_mode::json:
@@ -137,15 +139,15 @@ void fleet_printer::results(std::string_view command, const std::vector<target_r
     default:
       break;
   }
-  notes(results, timeout_s);
+  notes(results);
 }
 
-void fleet_printer::notes(const std::vector<target_result>& results, double timeout_s) {
+void fleet_printer::notes(const std::vector<target_result>& results) {
   if (mode_ == output_mode::gathered) {
     std::vector<std::pair<std::string, std::vector<std::string>>> groups;
     std::map<std::string, std::size_t> index;
     for (const auto& one : results) {
-      const auto why = failure_of(one, timeout_s);
+      const auto why = failure_of(one);
       if (why.empty()) continue;
       const auto [at, fresh] = index.try_emplace(why, groups.size());
       if (fresh) groups.push_back({why, {}});
@@ -155,7 +157,7 @@ void fleet_printer::notes(const std::vector<target_result>& results, double time
     return;
   }
   for (const auto& one : results) {
-    const auto why = failure_of(one, timeout_s);
+    const auto why = failure_of(one);
     if (why.empty()) continue;
     print_line(
         2, "tether: " + (mode_ == output_mode::plain ? std::string() : one.target + ": ") + why);

@@ -43,11 +43,10 @@ class fleet_printer {
   void line(const target_line& line);
   /// After a command: the blocks, the gathered groups or the JSON, and for every mode a note
   /// for each target whose command did not succeed.
-  void results(std::string_view command, const std::vector<target_result>& results,
-               double timeout_s);
+  void results(std::string_view command, const std::vector<target_result>& results);
 
  private:
-  void notes(const std::vector<target_result>& results, double timeout_s);
+  void notes(const std::vector<target_result>& results);
   output_mode mode_;
   bool color_;
   progress_line& progress_;
@@ -55,6 +54,6 @@ class fleet_printer {
 
 /// Why a target's command did not succeed, in a few words ("exit status 3", "timed out after
 /// 5 s", "could not start: ..."); empty when it did.
-std::string failure_of(const target_result& done, double timeout_s);
+std::string failure_of(const target_result& done);
 
 }  // namespace tether::cli

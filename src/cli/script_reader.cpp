@@ -53,6 +53,17 @@ std::vector<std::pair<std::string, bool>> heredocs_opened(std::string_view line)
   return found;
 }
 
+bool has_delimiter_line(std::string_view rest, std::string_view delimiter, bool strip_tabs) {
+  while (!rest.empty()) {
+    const auto end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+    if (strip_tabs) line.remove_prefix(std::min(line.find_first_not_of('\t'), line.size()));
+    if (line == delimiter) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::vector<std::string> split_script(std::string_view script, const completeness_check& complete) {
@@ -76,6 +87,11 @@ std::vector<std::string> split_script(std::string_view script, const completenes
       if (pending.empty() && (content.empty() || content.front() == '#')) continue;
       pending.append(line).append("\n");
       open_heredocs = heredocs_opened(line);
+      // `<<` in a quote, a comment or $((1<<2)) is no here-document: one only counts if its
+      // delimiter line does come.
+      std::erase_if(open_heredocs, [script](const auto& heredoc) {
+        return !has_delimiter_line(script, heredoc.first, heredoc.second);
+      });
       if (!open_heredocs.empty() || ends_with_continuation(line)) continue;
     }
     if (complete(pending)) {
@@ -99,10 +115,13 @@ bool shell_says_complete(const std::string& text) {
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], 2);
-  const char* argv[] = {"/bin/sh", "-n", "-c", text.c_str(), nullptr};
+  // bash's grammar is POSIX's and more (`function f {`, `for ((...))`, arrays), so it judges
+  // scripts for any shell best; /bin/sh where there is no bash.
+  const char* shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
+  const char* argv[] = {shell, "-n", "-c", text.c_str(), nullptr};
   pid_t child = -1;
   const int failed =
-      ::posix_spawn(&child, "/bin/sh", &actions, nullptr, const_cast<char* const*>(argv), environ);
+      ::posix_spawn(&child, shell, &actions, nullptr, const_cast<char* const*>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);
   std::string said;

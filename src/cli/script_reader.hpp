@@ -17,9 +17,9 @@ using completeness_check = std::function<bool(const std::string& text)>;
 /// command (the shell reports its syntax error).
 std::vector<std::string> split_script(std::string_view script, const completeness_check& complete);
 
-/// A completeness_check asking `/bin/sh -n`: parse errors that mean "the text stopped too
-/// early" (end of file, unterminated quote) say incomplete; any other error says complete, so
-/// the shell itself reports it when the command runs.
+/// A completeness_check asking `bash -n` (`/bin/sh -n` without bash): parse errors that mean "the
+/// text stopped too early" (end of file, unterminated quote) say incomplete; any other error says
+/// complete, so the shell itself reports it when the command runs.
 bool shell_says_complete(const std::string& text);
 
 }  // namespace tether::cli

@@ -71,6 +71,7 @@ struct fleet::impl {
   std::size_t connecting = 0;
   std::deque<std::size_t> start_queue;
   std::size_t outstanding = 0;  // members of the round without a result yet
+  bool interrupted = false;     // interrupt() came during this round
   clock::time_point round_started;
   std::string command;
   fleet_run_options options;
@@ -121,6 +122,7 @@ struct fleet::impl {
 
   void begin_round(const std::vector<std::size_t>& only) {
     if (outstanding != 0) throw error(errc::invalid_argument, "the fleet is busy");
+    interrupted = false;
     for (const std::size_t i : only) {
       if (i >= members.size()) {
         throw error(errc::invalid_argument, "no target at position " + std::to_string(i));
@@ -214,11 +216,34 @@ struct fleet::impl {
     }
     m.where = stage::ready;
     m.pending.connected_at = since(round_started, now);
-    if (m.wants_command) {
+    if (m.wants_command && !interrupted) {
       begin_command(i);
     } else {
-      complete(m, result{}, std::nullopt);
+      complete(m, not_run(), std::nullopt);
     }
+  }
+
+  // The result of a target whose command was never started: none was asked for (open()), or
+  // interrupt() came while its session was still starting.
+  result not_run() const {
+    result none;
+    if (interrupted) none.error = "not run: interrupted before this target's session was ready";
+    return none;
+  }
+
+  void interrupt_round() {
+    interrupted = true;
+    for (auto& m : members) {
+      if (m.where == stage::running) m.core->interrupt();
+    }
+    // Targets still waiting for a start slot will not run the command at all.
+    for (const std::size_t i : start_queue) {
+      auto& m = members[i];
+      m.where = m.core ? stage::ready : stage::unopened;
+      if (m.where == stage::ready && m.open_failure) m.where = stage::failed;
+      complete(m, not_run(), std::nullopt);
+    }
+    start_queue.clear();
   }
 
   void begin_command(std::size_t i) {
@@ -244,6 +269,8 @@ struct fleet::impl {
     }
     m.where = stage::running;
     rewatch(i);
+    // A restart (restart_on_death) that failed at once has already ended the command.
+    if (!m.core->busy()) command_ended(i);
   }
 
   void emit(std::size_t i, output_stream stream, std::string_view line) {
@@ -252,14 +279,14 @@ struct fleet::impl {
 
   void command_ended(std::size_t i) {
     auto& m = members[i];
+    auto [done, failure] = m.core->take_outcome();
+    m.where = stage::ready;
     if (options.on_line) {
       for (auto stream : {output_stream::out, output_stream::err}) {
         m.lines[stream == output_stream::out ? 0 : 1].flush(
             [&](std::string_view line) { emit(i, stream, line); });
       }
     }
-    auto [done, failure] = m.core->take_outcome();
-    m.where = stage::ready;
     if (done.first_output) {
       m.pending.first_byte_at =
           since(round_started, m.command_started +
@@ -326,19 +353,20 @@ struct fleet::impl {
       m.touched = false;
       try {
         m.core->advance(m.fds.data(), m.fds.size(), now);
+        for (auto& entry : m.fds) entry.revents = 0;
+        if (!m.core->busy()) {
+          if (m.where == stage::opening) {
+            opened(i, now);
+          } else {
+            command_ended(i);
+          }
+        } else {
+          rewatch(i);
+        }
       } catch (...) {
+        // An on_line callback threw (here or in the last line of a command that just ended).
         abandon_running();
         throw;
-      }
-      for (auto& entry : m.fds) entry.revents = 0;
-      if (!m.core->busy()) {
-        if (m.where == stage::opening) {
-          opened(i, now);
-        } else {
-          command_ended(i);
-        }
-      } else {
-        rewatch(i);
       }
     }
     pump();
@@ -349,9 +377,10 @@ struct fleet::impl {
   void abandon_running() noexcept {
     for (std::size_t i = 0; i < members.size(); ++i) {
       auto& m = members[i];
+      m.lines = {};
       if (m.core && m.core->busy()) m.core->close();
       if (m.where == stage::opening) --connecting;
-      if (m.where == stage::opening || m.where == stage::running || m.where == stage::queued) {
+      if (m.in_round) {
         m.where = m.core ? stage::ready : stage::unopened;
         const error failure(errc::session_closed, "the fleet's run was abandoned");
         complete(m, result{}, failure);
@@ -415,7 +444,12 @@ void fleet::begin_run(std::string_view command, const fleet_run_options& options
   impl_->begin_round(options.only);
   impl_->command = command;
   impl_->options = options;
-  impl_->begin(true);
+  try {
+    impl_->begin(true);
+  } catch (...) {
+    impl_->abandon_running();  // an on_line callback threw on output left from before
+    throw;
+  }
 }
 
 std::vector<target_result> fleet::open() {
@@ -465,9 +499,7 @@ std::vector<target_result> fleet::take_results() {
 }
 
 void fleet::interrupt() {
-  for (auto& m : impl_->members) {
-    if (m.where == impl::stage::running) m.core->interrupt();
-  }
+  if (busy()) impl_->interrupt_round();
 }
 
 std::size_t fleet::size() const {

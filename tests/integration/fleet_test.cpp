@@ -268,6 +268,59 @@ TEST_F(fleet_test, a_command_can_run_on_some_targets_only) {
   EXPECT_THROW(shells.run("true", options), error);
 }
 
+TEST_F(fleet_test, a_restart_that_fails_at_once_is_a_result_not_a_hang) {
+  char pattern[] = "/tmp/tether-fleet-wd-XXXXXX";
+  const std::string directory = ::mkdtemp(pattern);
+  session_options options{.shell_argv = {"/bin/sh"}};
+  options.working_directory = directory;
+  options.restart_on_death = true;
+  options.setup_commands = {"DOOMED=1"};
+  fleet shells(std::vector<session_options>{options, session_options{.shell_argv = {"dash"}}});
+  // The first shell removes the directory it must restart in, then dies.
+  shells.run("[ -z \"$DOOMED\" ] || { cd /; rmdir " + directory + "; exit 3; }");
+  const auto results = shells.run("echo hi");
+  EXPECT_EQ(results[0].error, errc::spawn_failed) << results[0].outcome.error;
+  EXPECT_THAT(results[0].outcome.error, HasSubstr(directory));
+  EXPECT_EQ(results[1].outcome.out, "hi\n");
+}
+
+TEST_F(fleet_test, interrupt_reaches_targets_still_starting) {
+  fleet_options options;
+  options.max_connecting = 1;  // the second target waits for the first one's start
+  std::vector<session_options> sessions(2, session_options{.shell_argv = {"/bin/sh"}});
+  sessions[0].setup_commands = {"sleep 1"};
+  fleet shells(std::move(sessions), 1);
+  shells.begin_run("echo ran; sleep 30");
+  shells.interrupt();  // before any command started
+  while (shells.busy()) {
+    pollfd ready{.fd = shells.descriptor(), .events = POLLIN, .revents = 0};
+    ::poll(&ready, 1, 100);
+    shells.step();
+  }
+  for (const auto& one : shells.take_results()) {
+    EXPECT_EQ(one.outcome.out, "") << one.target << " did not run the command";
+    EXPECT_THAT(one.outcome.error, HasSubstr("not run: interrupted")) << one.target;
+  }
+  EXPECT_EQ(shells.run("echo next")[1].outcome.out, "next\n") << "later commands run";
+}
+
+TEST_F(fleet_test, a_callback_that_throws_on_the_last_line_leaves_the_fleet_usable) {
+  fleet shells({"local", "local:bash"});
+  fleet_run_options options;
+  options.on_line = [](const target_line& line) {
+    if (!line.text.ends_with('\n')) throw std::runtime_error("no newline");
+  };
+  EXPECT_THROW(shells.run("printf abc", options), std::runtime_error);
+  EXPECT_FALSE(shells.busy());
+  const auto after = shells.run("echo fine");
+  ASSERT_EQ(after.size(), 2U);
+  for (const auto& one : after) {
+    // The throwing target's shell was fine; one still running at the throw was closed.
+    EXPECT_TRUE(one.outcome.out == "fine\n" || one.error == errc::session_closed)
+        << one.target << ": " << one.outcome.error;
+  }
+}
+
 TEST_F(fleet_test, bad_targets_are_refused_with_their_name) {
   try {
     fleet bad(std::vector<std::string>{"local", "ftp://example.org"});

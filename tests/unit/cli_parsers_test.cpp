@@ -46,6 +46,20 @@ TEST(split_script, keeps_multi_line_commands_whole) {
          "echo 'open\nquote'", "ls \\\n  -l", "true &&\n  false"}));
 }
 
+TEST(split_script, shift_operators_quotes_and_comments_are_no_here_documents) {
+  EXPECT_EQ(split_script("echo $((1<<2))\nfalse\necho 'use <<EOF here'\nx=1 # a<<b\ntrue\n",
+                         shell_says_complete),
+            (V{"echo $((1<<2))", "false", "echo 'use <<EOF here'", "x=1 # a<<b", "true"}));
+}
+
+TEST(split_script, bash_constructs_stay_whole) {
+  EXPECT_EQ(split_script("function f {\n  echo hi\n}\nf\narr=(a\n b)\nfor ((i=0;i<2;i++)); do\n"
+                         "  echo $i\ndone\n",
+                         shell_says_complete),
+            (V{"function f {\n  echo hi\n}", "f", "arr=(a\n b)",
+               "for ((i=0;i<2;i++)); do\n  echo $i\ndone"}));
+}
+
 TEST(split_script, a_syntax_error_is_a_command_of_its_own_and_the_end_closes_the_rest) {
   EXPECT_EQ(split_script("fi\necho ok\nif true; then\n", shell_says_complete),
             (V{"fi", "echo ok", "if true; then"}));
