@@ -41,6 +41,10 @@ std::size_t command_run::add_poll_fds(std::vector<pollfd>& fds) const {
 }
 
 std::optional<clock::time_point> command_run::next_deadline() const {
+  if (decoder_.finished()) {
+    // Done but for an interrupt still on its way (see check_progress): wait for it, not longer.
+    if (const auto until = channel_.interrupt_in_flight()) return until;
+  }
   if (reinterrupt_at_) return reinterrupt_at_;
   if (grace_deadline_) return grace_deadline_;
   std::optional<clock::time_point> soonest;
@@ -103,6 +107,8 @@ void command_run::check_progress(clock::time_point now) {
     return;
   }
   if (decoder_.finished()) {
+    // The interrupt sent for this command must have arrived before the next command may start.
+    if (const auto until = channel_.interrupt_in_flight(); until && now < *until) return;
     // Without a stderr marker, the stderr the command wrote is in its pipe by now (see
     // protocol::markers::stdout_only): one read takes it, as the pipe holds at most 1 MiB.
     if (channel_.streams_ordered()) channel_.drain(*this, 2);
@@ -114,6 +120,8 @@ void command_run::check_progress(clock::time_point now) {
     // Output written just before the end may still sit in the pipes.
     channel_.drain(*this);
     if (decoder_.finished()) {
+      // The interrupt sent for this command must have arrived before the next command may start.
+      if (const auto until = channel_.interrupt_in_flight(); until && now < *until) return;
       result_.exit_status = decoder_.exit_status();
       end(state::finished, now);
       return;

@@ -6,6 +6,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,12 +87,38 @@ ssh_transport::~ssh_transport() {
 }
 
 std::size_t ssh_transport::add_poll_fds(std::vector<pollfd>& fds, bool want_write) const {
-  return ssh_->add_poll_fds(fds, want_write);
+  std::size_t count = ssh_->add_poll_fds(fds, want_write);
+  watch_polled_ = static_cast<bool>(interrupt_watch_);
+  if (watch_polled_) {
+    fds.push_back({interrupt_watch_.get(), POLLIN, 0});
+    ++count;
+  }
+  return count;
 }
 
 void ssh_transport::on_ready(const pollfd* mine, std::size_t count, byte_sink& sink) {
-  ssh_->on_ready(mine, count, sink);
+  ssh_->on_ready(mine, count - (watch_polled_ && count > 0 ? 1 : 0), sink);
+  check_interrupt_delivered();
   if (!helpers_.empty()) reap_helpers(false);
+}
+
+void ssh_transport::check_interrupt_delivered() {
+  if (interrupt_helper_ <= 0) return;
+  pid_t done = 0;
+  do {
+    done = ::waitpid(interrupt_helper_, nullptr, WNOHANG);
+  } while (done < 0 && errno == EINTR);
+  const bool reaped = done == interrupt_helper_ || done < 0;
+  if (reaped) std::erase(helpers_, interrupt_helper_);  // its pid may be reused: forget it
+  if (reaped || std::chrono::steady_clock::now() >= interrupt_give_up_) {
+    interrupt_helper_ = -1;  // given up: stop() kills and reaps it
+    interrupt_watch_.reset();
+  }
+}
+
+std::optional<std::chrono::steady_clock::time_point> ssh_transport::interrupt_in_flight() const {
+  if (interrupt_helper_ <= 0) return std::nullopt;
+  return interrupt_give_up_;
 }
 
 std::size_t ssh_transport::write_some(std::string_view bytes, std::error_code& ec) {
@@ -160,8 +187,17 @@ void ssh_transport::interrupt() {
   // The remote shell is its session's leader, so its pid names its process group. Wait until
   // the kill has run (a few ms over the shared connection): a SIGINT still on its way when the
   // command ends by itself would hit the next command.
+  if (interrupt_helper_ > 0) return;  // one is on its way already
   const pid_t helper = send_over_side_channel(remote_group_kill("INT", remote_pid_));
-  wait_for_helper(helper, std::chrono::seconds(2));
+  if (helper <= 0) return;
+  const int watch = static_cast<int>(::syscall(SYS_pidfd_open, helper, 0));
+  if (watch < 0) {
+    wait_for_helper(helper, std::chrono::seconds(2));  // no pidfd: wait here, bounded
+    return;
+  }
+  interrupt_helper_ = helper;
+  interrupt_watch_.reset(watch);
+  interrupt_give_up_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
 }
 
 void ssh_transport::wait_for_helper(pid_t helper, std::chrono::milliseconds limit) {
@@ -190,6 +226,8 @@ void ssh_transport::stop(int grace_ms) noexcept {
     // Out of memory while building the helper's argv: go on with the local ladder.
   }
   stopped_ = true;
+  interrupt_helper_ = -1;
+  interrupt_watch_.reset();
   ssh_->stop(grace_ms);
   for (pid_t pid : helpers_) ::kill(pid, SIGKILL);
   reap_helpers(true);

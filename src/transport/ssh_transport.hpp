@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "transport/process_transport.hpp"
+#include "transport/unique_fd.hpp"
 
 namespace tether::transport {
 
@@ -45,6 +46,8 @@ class ssh_transport final : public transport {
   void drain(byte_sink& sink, int rounds = 4096) override { ssh_->drain(sink, rounds); }
   [[nodiscard]] std::string end_description() const override;
   void interrupt() override;
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> interrupt_in_flight()
+      const override;
   void stop(int grace_ms) noexcept override;
   [[nodiscard]] int pid() const override { return ssh_->pid(); }
   [[nodiscard]] bool commands_on_own_fd() const override { return command_.commands_on_fd3; }
@@ -63,6 +66,13 @@ class ssh_transport final : public transport {
   std::unique_ptr<process_transport> ssh_;
   int remote_pid_ = -1;
   std::vector<pid_t> helpers_;
+  // The helper delivering an interrupt, watched through a pidfd by the owner's loop rather than
+  // waited for here (a stuck link must not stall a loop that serves other sessions).
+  pid_t interrupt_helper_ = -1;
+  unique_fd interrupt_watch_;
+  std::chrono::steady_clock::time_point interrupt_give_up_{};
+  mutable bool watch_polled_ = false;  // add_poll_fds appended interrupt_watch_
+  void check_interrupt_delivered();
   bool stopped_ = false;
 };
 

@@ -2,7 +2,9 @@
 
 #include <poll.h>
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,6 +61,13 @@ class transport {
 
   /// Interrupt the running command (SIGINT to the shell's process group).
   virtual void interrupt() = 0;
+  /// An interrupt is still on its way to the shell (a helper delivering it over the network),
+  /// until the time returned at the latest; none: nothing on its way. A command is not over
+  /// until its interrupt has arrived, or the SIGINT could hit the next command.
+  [[nodiscard]] virtual std::optional<std::chrono::steady_clock::time_point> interrupt_in_flight()
+      const {
+    return std::nullopt;
+  }
   /// The stop ladder: close stdin, give the shell `grace_ms` to exit, kill what is left of its
   /// process group, reap. Idempotent; never throws.
   virtual void stop(int grace_ms) noexcept = 0;

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/resource.h>
 
 #include <map>
@@ -319,6 +320,30 @@ TEST_F(fleet_test, a_callback_that_throws_on_the_last_line_leaves_the_fleet_usab
     EXPECT_TRUE(one.outcome.out == "fine\n" || one.error == errc::session_closed)
         << one.target << ": " << one.outcome.error;
   }
+}
+
+TEST_F(fleet_test, a_stuck_ssh_link_does_not_hold_up_the_other_targets_timeouts) {
+  const auto& server = shared_sshd();
+  std::vector<session_options> sessions{openssh_to(server), openssh_to(server)};
+  sessions[0].timeout = 1s;  // the stuck one times out first: its interrupt cannot get through
+  sessions[1].timeout = 2s;
+  fleet both(std::move(sessions));
+  // The sshd process that serves each session's connection.
+  const auto servers = both.run("echo $PPID");
+  ASSERT_TRUE(servers[0].ok() && servers[1].ok()) << servers[0].outcome.error;
+  const int stuck_server = std::stoi(servers[0].outcome.out);
+  // Freeze the first connection on the server side, mid-command; the second sleeps past its
+  // own timeout. Were the stuck target's interrupt waited for in the loop (2 s), the second
+  // target's timeout would be missed and its sleep would end by itself.
+  const auto results =
+      both.run("if [ $PPID = " + std::to_string(stuck_server) +
+               " ]; then kill -STOP $PPID; sleep 30; else sleep 2.5; echo slept; fi");
+  ::kill(stuck_server, SIGCONT);
+  EXPECT_TRUE(results[1].outcome.timed_out) << results[1].outcome.out;
+  EXPECT_EQ(results[1].outcome.exit_status, 130);
+  EXPECT_EQ(results[1].outcome.out, "");
+  EXPECT_TRUE(results[0].outcome.timed_out);
+  EXPECT_LT(results[1].finished_at, results[0].finished_at);
 }
 
 TEST_F(fleet_test, bad_targets_are_refused_with_their_name) {
