@@ -58,11 +58,18 @@ output_mode mode_for(const run_request& request, std::size_t targets) {
   return targets == 1 ? output_mode::plain : output_mode::prefixed;
 }
 
-fleet open_fleet(const run_request& request, const std::vector<std::string>& targets) {
+// The fleet of the request's targets; nullopt, with the reason printed, for a malformed target.
+std::optional<fleet> open_fleet(const run_request& request,
+                                const std::vector<std::string>& targets) {
   fleet_options options;
   options.session = session_options_for(request);
   options.max_connecting = request.fanout;
-  return fleet(targets, options);
+  try {
+    return fleet(targets, options);
+  } catch (const error& failure) {
+    print_line(2, std::string("tether: ") + failure.what());
+    return std::nullopt;
+  }
 }
 
 fleet_run_options run_options_for(const run_request& request) {
@@ -131,13 +138,8 @@ std::string history_file() {
 
 int run_fleet(const run_request& request, const std::vector<std::string>& targets,
               const std::vector<std::string>& commands, bool stop_at_failure) {
-  std::optional<fleet> fleet_of;
-  try {
-    fleet_of.emplace(open_fleet(request, targets));
-  } catch (const error& failure) {
-    print_line(2, std::string("tether: ") + failure.what());
-    return exit_code::usage;
-  }
+  auto fleet_of = open_fleet(request, targets);
+  if (!fleet_of) return exit_code::usage;
   auto& all = *fleet_of;
   const auto mode = mode_for(request, all.size());
   progress_line progress(mode != output_mode::json && ::isatty(2) == 1);
@@ -195,19 +197,12 @@ int run_script(const run_request& request, const std::vector<std::string>& targe
   text << file.rdbuf();
   const auto commands = split_script(text.str(), shell_says_complete);
   if (commands.empty()) return 0;
-  run_request settings = request;
-  settings.echo = request.echo;
-  return run_fleet(settings, targets, commands, !request.keep_going);
+  return run_fleet(request, targets, commands, !request.keep_going);
 }
 
 int run_repl(const run_request& request, const std::vector<std::string>& targets) {
-  std::optional<fleet> fleet_of;
-  try {
-    fleet_of.emplace(open_fleet(request, targets));
-  } catch (const error& failure) {
-    print_line(2, std::string("tether: ") + failure.what());
-    return exit_code::usage;
-  }
+  auto fleet_of = open_fleet(request, targets);
+  if (!fleet_of) return exit_code::usage;
   auto& all = *fleet_of;
   const bool terminal = ::isatty(0) == 1 && ::isatty(2) == 1;
   const auto mode = mode_for(request, all.size());

@@ -202,8 +202,7 @@ void session_core::begin_handshake() {
                          .commands_on_fd3 = channel_->commands_on_own_fd()});
   // The shell's own pid: the process group a remote interrupt is sent to.
   line += protocol::encode_command("echo $$", marker);
-  run_.emplace(*channel_, std::move(line), marker.joined(), limits,
-                                       leftovers_);
+  run_.emplace(*channel_, std::move(line), marker.joined(), limits, leftovers_);
   phase_ = phase::handshake;
 }
 
@@ -334,9 +333,8 @@ void session_core::start_command(std::string_view command, const run_options& op
       .output_cap = options.output_cap,
       .on_output = &command_options_.on_output};
   const auto marker = make_nonce();
-  run_.emplace(
-      *channel_, protocol::encode_command(command, marker, command_options_.stdin_data),
-      marker.joined(), limits, leftovers_, std::exchange(stale_marker_, {}));
+  run_.emplace(*channel_, protocol::encode_command(command, marker, command_options_.stdin_data),
+               marker.joined(), limits, leftovers_, std::exchange(stale_marker_, {}));
   phase_ = phase::command;
 }
 
@@ -460,6 +458,11 @@ void session_core::drive() {
 
 void session_core::abandon(const std::string& why) noexcept {
   ended_because_ = why;
+  drop_operation();
+}
+
+// End whatever is under way, and the shell with it.
+void session_core::drop_operation() noexcept {
   run_.reset();
   queued_.reset();
   abandoned_.reset();
@@ -484,14 +487,7 @@ int session_core::shell_pid() const {
 }
 
 void session_core::close() noexcept {
-  run_.reset();
-  queued_.reset();
-  abandoned_.reset();
-  join_connector();
-  connect_done_.reset();
-  handoff_.reset();
-  stop();
-  phase_ = phase::idle;
+  drop_operation();
   closed_ = true;
 }
 

@@ -117,6 +117,7 @@ class session_core {
   void fail_start(const error& failure);
   void finish(result value, std::optional<error> failure = std::nullopt);
   void abandon(const std::string& why) noexcept;
+  void drop_operation() noexcept;
   void stop() noexcept;
   void join_connector() noexcept;
 
@@ -144,8 +145,8 @@ class session_core {
   connect_mode mode_ = connect_mode::in_place;
   std::uint64_t generation_ = 0;
   std::optional<command_run> run_;  // in place: no allocation per command
-  run_options command_options_;  // the running command's; its limits point into it
-  std::string command_;          // the running command, for messages
+  run_options command_options_;     // the running command's; its limits point into it
+  std::string command_;             // the running command, for messages
   std::size_t setup_index_ = 0;
   std::optional<queued_command> queued_;  // runs once the restart under way completes
   bool restarting_for_run_ = false;       // the running command follows a restart
