@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/json_lines.hpp"
 #include "tether/tether.hpp"
 
 namespace tether::test {
@@ -54,14 +55,6 @@ class cli_fleet : public hygiene_fixture {
   std::optional<session> runner_;
   std::string dir_;
 };
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 TEST_F(cli_fleet, prefixes_each_line_with_its_target_and_summarises) {
   const auto done = tether_cli({"run", "-H", "local:dash,local:bash", "-H", "local:mksh", "--",

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "helpers/hygiene_fixture.hpp"
+#include "helpers/json_lines.hpp"
 #include "helpers/test_sshd.hpp"
 #include "tether/tether.hpp"
 
@@ -35,14 +36,6 @@ class cli : public hygiene_fixture {
  private:
   std::optional<session> runner_;
 };
-
-std::vector<nlohmann::json> json_lines(const std::string& text) {
-  std::vector<nlohmann::json> lines;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
-  return lines;
-}
 
 TEST_F(cli, commands_share_one_session) {
   const auto done = tether_cli({"run", "--", "cd /tmp", "pwd"});
