@@ -230,6 +230,15 @@ sequential() {
   add_failed "$key $n" "$lost"
 }
 
+# floor N: N `uname -a` processes started at once on this machine, no shell and no ssh: the
+# work a warm run cannot avoid (the sshds run here too, so their uname processes share these
+# CPUs).
+floor() {
+  local said
+  said=$(timeout -k 5 "$measurement_limit" "$bench" spawn "$1" --warm "$warm" </dev/null)
+  record "floor $1" "${said%% *}"
+}
+
 # Rounds alternate the tools, so that a burst of load elsewhere hits them all. Sequential ssh
 # takes ~0.2 s per target and varies little: once.
 for ((round = 1; round <= repeats; round++)); do
@@ -244,6 +253,7 @@ for ((round = 1; round <= repeats; round++)); do
       ((round > 1)) || sequential "$n" "ssh $pass" ${ssh_o[$pass]}
     done
     fleet native "$n" native
+    floor "$n"
   done
   say "round $round of $repeats: $local_sessions local sessions"
   if ! said=$(timeout -k 5 "$measurement_limit" "$bench" local "$local_sessions" </dev/null); then
@@ -312,6 +322,7 @@ done
 row "Tether fleet, native (libssh), cold" "${kex[native]}" "native cold"
 row "Tether fleet, native (libssh), warm" "(open)" "native warm"
 row "... warm, \`true\` (a builtin: no remote process)" "(open)" "native warm-true"
+row "floor: N \`uname -a\` processes at once (posix_spawn, no shell, no ssh)" "" "floor"
 row "for scale: Tether fleet, OpenSSH client, close all" "" "tether default close"
 row "for scale: Tether fleet, native, close all" "" "native close"
 echo
@@ -340,6 +351,14 @@ for key in "tether default" native; do
     pssh-fastest "$key warm"
   ratios "... the same with Tether's warm \`true\` (the remote \`uname\` processes left out)" \
     "×" pssh-fastest "$key warm-true"
+  ratios "... Tether $label fleet warm / the floor (1 = the uname processes' own cost)" "" \
+    "$key warm" floor
+done
+for pass in "${passes[@]}"; do
+  ratios "warm speedup against parallel-ssh with ${kex[pssh $pass]} (goal ≥ 100×), OpenSSH fleet" \
+    "×" "pssh $pass" "tether default warm"
+  ratios "... native fleet" "×" "pssh $pass" "native warm"
+  ratios "... the most any tool could reach: parallel-ssh / the floor" "×" "pssh $pass" floor
 done
 echo
 echo "$local_sessions local /bin/sh sessions in one fleet (best of $repeats):"

@@ -9,6 +9,11 @@
 //       unopened fleet (connect included), the best of W (default 5) further runs on the open
 //       sessions, the same for `true` (a builtin: no remote process), and closing all; then how
 //       many target results were not ok (each is described on stderr).
+//   fleet_bench spawn N [--warm W]
+//       The floor under a warm fleet's `uname -a`: N `uname -a` processes started at once
+//       (posix_spawn, no shell, no ssh), their output read through pipes, all reaped; what
+//       running the command N times costs this machine whatever the tool.
+//       -> "SECONDS": the best of W (default 5) rounds.
 //   fleet_bench local N
 //       N local /bin/sh sessions in one fleet.
 //       -> "OPEN RUN CLOSE RSS ANON PSS HEAP": seconds for open(), run("true") and destroying
@@ -16,9 +21,16 @@
 //       set, its anonymous part and its proportional set size (/proc/self/smaps_rollup), and of
 //       the heap in use (mallinfo2), from before the fleet existed to after run("true"). The
 //       shells are processes of their own and are not counted.
+#include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -40,6 +52,7 @@ int usage() {
   std::fputs(
       "usage: fleet_bench ssh|native N [--limit L] [--warm W] [--command CMD] [-o OPTION]...\n"
       "                               SSHD_DIR...\n"
+      "       fleet_bench spawn N [--warm W]\n"
       "       fleet_bench local N\n",
       stderr);
   return 2;
@@ -167,6 +180,61 @@ int remote(bool native, const std::vector<std::string>& args) {
   return failed == 0 ? 0 : 1;
 }
 
+// ---- spawn -------------------------------------------------------------------------------
+
+double spawn_round(std::size_t count) {
+  const auto start = bench_clock::now();
+  std::vector<pid_t> children;
+  std::vector<pollfd> outputs;
+  char program[] = "uname";
+  char flag[] = "-a";
+  char* argv[] = {program, flag, nullptr};
+  for (std::size_t i = 0; i < count; ++i) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) fail(std::string("pipe: ") + std::strerror(errno));
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, ends[1], 1);
+    pid_t child = -1;
+    const int failed = ::posix_spawnp(&child, "uname", &actions, nullptr, argv, environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::close(ends[1]);
+    if (failed != 0) fail(std::string("posix_spawn uname: ") + std::strerror(failed));
+    children.push_back(child);
+    outputs.push_back({ends[0], POLLIN, 0});
+  }
+  std::size_t open_pipes = outputs.size();
+  char buffer[4096];
+  while (open_pipes > 0) {
+    if (::poll(outputs.data(), outputs.size(), -1) < 0 && errno != EINTR) fail("poll failed");
+    for (auto& output : outputs) {
+      if (output.fd < 0 || output.revents == 0) continue;
+      if (::read(output.fd, buffer, sizeof buffer) <= 0) {
+        ::close(output.fd);
+        output.fd = -1;
+        --open_pipes;
+      }
+    }
+  }
+  for (const pid_t child : children) ::waitpid(child, nullptr, 0);
+  return since(start);
+}
+
+int spawn(const std::vector<std::string>& args) {
+  if (args.empty()) return usage();
+  const std::size_t count = parse_count(args[0]);
+  std::size_t rounds = 5;
+  if (args.size() == 3 && args[1] == "--warm") {
+    rounds = parse_count(args[2]);
+  } else if (args.size() != 1) {
+    return usage();
+  }
+  double best = 1e9;
+  for (std::size_t i = 0; i < rounds; ++i) best = std::min(best, spawn_round(count));
+  std::printf("%.5f (seconds for %zu uname -a at once, best of %zu)\n", best, count, rounds);
+  return 0;
+}
+
 // ---- local ------------------------------------------------------------------------------
 
 struct memory {
@@ -238,6 +306,7 @@ int main(int argc, char** argv) {
     const std::vector<std::string> args(argv + 2, argv + argc);
     if (mode == "ssh" || mode == "native") return remote(mode == "native", args);
     if (mode == "local" && args.size() == 1) return local(parse_count(args[0]));
+    if (mode == "spawn") return spawn(args);
     return usage();
   } catch (const std::exception& failure) {
     fail(failure.what());

@@ -81,9 +81,8 @@ struct fleet_run_options {
 /// Many sessions, one command across all of them at once: local shells, SSH through the ssh
 /// client, native SSH, mixed. Sessions open concurrently (at most max_connecting at a time) and
 /// stay open, so the next command costs no new connection. Everything runs on one thread, from
-/// one epoll loop; only a native SSH handshake, which libssh cannot do without blocking, runs on
-/// a short-lived helper thread per connection (so a native target's passphrase, password and
-/// keyboard-interactive callbacks are called on such threads, possibly at the same time).
+/// one epoll loop, native SSH handshakes included (so a native target's passphrase and
+/// keyboard-interactive callbacks are called on the caller's thread, inside run() or step()).
 ///
 /// A target that cannot connect, dies or times out is reported in its own result; the others go
 /// on. Move-only; use from one thread at a time.

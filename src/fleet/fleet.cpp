@@ -189,7 +189,7 @@ struct fleet::impl {
       }
       m.where = stage::opening;
       ++connecting;
-      m.core->begin_start(session_core::connect_mode::background);
+      m.core->begin_start();
       if (!m.core->busy()) {
         opened(i, clock::now());
       } else {

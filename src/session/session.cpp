@@ -14,7 +14,7 @@ struct session::impl {
 
   template <typename... Args>
   explicit impl(Args&&... args) : core(std::forward<Args>(args)...) {
-    core.begin_start(session_core::connect_mode::in_place);
+    core.begin_start();
     core.drive();
     auto [done, failure] = core.take_outcome();
     if (failure) throw *failure;

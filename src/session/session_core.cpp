@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/eventfd.h>
 
 #include <utility>
 
@@ -13,25 +12,25 @@
 #include "tether/quote.hpp"
 #include "transport/libssh_channel_transport.hpp"
 #include "transport/libssh_connection.hpp"
+#include "transport/libssh_nonblocking.hpp"
 #include "transport/process_transport.hpp"
 
 namespace tether::session_detail {
 
 namespace {
 
+// Takes the output of a shell that no command waits for any more.
+class discarding_sink final : public transport::byte_sink {
+ public:
+  discarding_sink() = default;
+  discarding_sink(const discarding_sink&) = delete;
+  discarding_sink& operator=(const discarding_sink&) = delete;
+  ~discarding_sink() = default;
+  void on_bytes(output_stream, std::string_view) override {}
+};
+
 // How long the stop ladder lets a shell exit on its own after its stdin is closed.
 constexpr int stop_grace_ms = 100;
-
-std::shared_ptr<ssh::connection::core> connect(const std::string& host,
-                                               const transport::ssh_target& target,
-                                               ssh::connect_options settings) {
-  auto connection = std::make_shared<ssh::connection::core>();
-  connection->host = host;
-  if (!target.user.empty()) settings.user = target.user;
-  if (target.port) settings.port = target.port;
-  ssh::connect_and_login(*connection, settings);
-  return connection;
-}
 
 }  // namespace
 
@@ -98,91 +97,80 @@ session_core::~session_core() {
 
 // ---- start-up: [connect] -> handshake -> setup commands -> ready
 
-void session_core::begin_start(connect_mode mode) {
-  mode_ = mode;
+void session_core::begin_start() {
   ended_because_.clear();
   leftovers_ = {};
   stale_marker_.clear();
   try {
     if (native_target_ && (!native_ || ssh_is_connected(native_->handle) == 0)) {
       // The first time, or again after the connection dropped.
-      channel_.reset();
-      ++generation_;
-      if (mode == connect_mode::background) {
-        begin_background_connect();
-        return;
-      }
-      native_ = connect(native_target_->host, *native_target_, options_.native);
+      begin_connect();
+    } else if (native_) {
+      begin_opening();
+    } else {
+      create_channel();
+      begin_handshake();
     }
-    create_channel();
-    begin_handshake();
   } catch (const error& failure) {
     fail_start(failure);
   }
 }
 
-void session_core::begin_background_connect() {
-  const int event = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (event < 0) {
-    throw error(errc::io_failed, std::string("cannot make an eventfd: ") + ::strerror(errno));
-  }
-  connect_done_.reset(event);
-  handoff_ = std::make_unique<connect_handoff>();
-  phase_ = phase::connecting;
-  try {
-    start_connector(event);
-  } catch (const std::system_error& failure) {
-    connect_done_.reset();
-    handoff_.reset();
-    phase_ = phase::idle;
-    throw error(errc::connect_failed,
-                std::string("cannot start a thread to connect: ") + failure.what());
-  }
-}
-
-// The thread gets copies of everything it reads, and writes only into the handoff, which the
-// loop reads after join().
-void session_core::start_connector(int event) {
-  connector_ = std::thread([handoff = handoff_.get(), event, host = native_target_->host,
-                            target = *native_target_, settings = options_.native,
-                            shell = options_.ssh.remote_shell] {
-    try {
-      handoff->connection = connect(host, target, settings);
-      handoff->channel =
-          std::make_unique<transport::libssh_channel_transport>(handoff->connection, shell);
-    } catch (...) {
-      handoff->failure = std::current_exception();
-    }
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto wrote = ::write(event, &one, sizeof one);
-  });
-}
-
-void session_core::finish_background_connect() {
-  join_connector();
-  connect_done_.reset();
+void session_core::begin_connect() {
+  channel_.reset();
+  native_.reset();
   ++generation_;
-  auto handoff = std::move(handoff_);
-  try {
-    if (handoff->failure) std::rethrow_exception(handoff->failure);
-    native_ = std::move(handoff->connection);
-    channel_ = std::move(handoff->channel);
-    begin_handshake();
-  } catch (const error& failure) {
-    fail_start(failure);
-  }
+  connecting_ = std::make_shared<ssh::connection::core>();
+  connecting_->host = native_target_->host;
+  auto settings = options_.native;
+  if (!native_target_->user.empty()) settings.user = native_target_->user;
+  if (native_target_->port) settings.port = native_target_->port;
+  phase_ = phase::connecting;
+  login_ = std::make_unique<ssh::login>(*connecting_, std::move(settings));
+  advance_connecting(clock::now());  // the first step opens the socket to wait on
 }
 
-void session_core::join_connector() noexcept {
-  if (connector_.joinable()) connector_.join();
+void session_core::begin_opening() {
+  ++generation_;
+  phase_ = phase::connecting;
+  opening_deadline_.reset();
+  if (const auto limit = to_limit(options_.start_timeout))
+    opening_deadline_ = clock::now() + *limit;
+  opening_ = std::make_unique<transport::libssh_shell_opening>(native_, options_.ssh.remote_shell);
+  advance_connecting(clock::now());
+}
+
+// Throws what the steps throw; the callers turn it into the start's failure.
+void session_core::advance_connecting(clock::time_point now) {
+  if (login_) {
+    const int fd_before = login_->wanted().fd;
+    if (!login_->advance(now)) {
+      if (login_->wanted().fd != fd_before) ++generation_;
+      return;
+    }
+    login_.reset();
+    native_ = std::move(connecting_);
+    begin_opening();
+    return;
+  }
+  if (!opening_) return;
+  if (!opening_->advance()) {
+    if (opening_deadline_ && now >= *opening_deadline_) {
+      throw error(errc::start_failed, "cannot start a shell on " + native_->display +
+                                          ": the server did not open a channel within the start "
+                                          "timeout of " +
+                                          std::to_string(options_.start_timeout.count()) + " s");
+    }
+    return;
+  }
+  channel_ = opening_->take();
+  opening_.reset();
+  begin_handshake();
 }
 
 void session_core::create_channel() {
   ++generation_;
-  if (native_) {
-    channel_ =
-        std::make_unique<transport::libssh_channel_transport>(native_, options_.ssh.remote_shell);
-  } else if (ssh_) {
+  if (ssh_) {
     channel_ = std::make_unique<transport::ssh_transport>(*ssh_);
   } else {
     channel_ = std::make_unique<transport::process_transport>(argv_, options_.working_directory,
@@ -279,6 +267,9 @@ void session_core::start_complete() {
 void session_core::fail_start(const error& failure) {
   // Whatever failed, the session is left closed with the reason, never half-started.
   run_.reset();
+  login_.reset();
+  connecting_.reset();
+  opening_.reset();
   if (channel_) channel_->stop(0);
   channel_.reset();
   ++generation_;
@@ -316,7 +307,7 @@ void session_core::begin_command(std::string_view command, const run_options& op
           ended_because_ + "; open a new session, or set session_options::restart_on_death");
     }
     queued_ = queued_command{std::string(command), options};
-    begin_start(mode_);
+    begin_start();
     return;
   }
   if (!channel_) throw error(errc::session_closed, "the session has not been started");
@@ -358,14 +349,14 @@ void session_core::command_done() {
     case command_run::state::abandoned:
       // The interrupt did not bring the shell back: kill its group and start afresh, so no
       // process of the command survives and the session stays usable.
-      channel_->stop(0);
-      ++generation_;
       if (phase_ == phase::setup) {
+        channel_->stop(0);
+        ++generation_;
         finish(std::move(done));  // setup_done reports the failed setup command
         return;
       }
       abandoned_ = std::move(done);
-      begin_start(mode_);
+      begin_stopping();
       return;
     case command_run::state::shell_died: {
       ended_because_ = "the shell " + channel_->end_description();
@@ -386,6 +377,20 @@ void session_core::command_done() {
   }
 }
 
+// The kill of a remote group travels over the (perhaps stuck) link: sent, then waited for by
+// the loop like any other event, so that a fleet's other sessions go on meanwhile.
+void session_core::begin_stopping() {
+  channel_->begin_kill();
+  phase_ = phase::stopping;
+  if (!channel_->interrupt_in_flight()) finish_stopping();
+}
+
+void session_core::finish_stopping() {
+  channel_->stop(0);
+  ++generation_;
+  begin_start();
+}
+
 void session_core::finish(result value, std::optional<error> failure) {
   phase_ = phase::idle;
   outcome_ = outcome{std::move(value), std::move(failure)};
@@ -398,14 +403,22 @@ session_core::outcome session_core::take_outcome() {
 // ---- driving
 
 std::size_t session_core::add_poll_fds(std::vector<pollfd>& fds) const {
-  if (phase_ == phase::connecting) {
-    fds.push_back(pollfd{.fd = connect_done_.get(), .events = POLLIN, .revents = 0});
+  if (phase_ == phase::stopping) return channel_->add_poll_fds(fds, false);
+  if (login_) {
+    fds.push_back(login_->wanted());
+    return 1;
+  }
+  if (opening_) {
+    fds.push_back(ssh::socket_wait(native_->handle));
     return 1;
   }
   return run_ ? run_->add_poll_fds(fds) : 0;
 }
 
 std::optional<clock::time_point> session_core::next_deadline() const {
+  if (phase_ == phase::stopping) return channel_->interrupt_in_flight();
+  if (login_) return login_->deadline();
+  if (opening_) return opening_deadline_;
   if (!run_) return std::nullopt;
   // Due already (the epoch, not now(): a caller comparing with its own earlier `now` must see
   // it as due).
@@ -414,9 +427,19 @@ std::optional<clock::time_point> session_core::next_deadline() const {
 }
 
 void session_core::advance(const pollfd* mine, std::size_t count, clock::time_point now) {
+  if (phase_ == phase::stopping) {
+    // The abandoned shell's last output has no command to go to.
+    discarding_sink discard;
+    channel_->on_ready(mine, count, discard);
+    const auto until = channel_->interrupt_in_flight();
+    if (!until || now >= *until) finish_stopping();
+    return;
+  }
   if (phase_ == phase::connecting) {
-    if (count > 0 && (mine[0].revents & (POLLIN | POLLERR | POLLHUP)) != 0) {
-      finish_background_connect();
+    try {
+      advance_connecting(now);
+    } catch (const error& failure) {
+      fail_start(failure);
     }
     return;
   }
@@ -466,9 +489,9 @@ void session_core::drop_operation() noexcept {
   run_.reset();
   queued_.reset();
   abandoned_.reset();
-  join_connector();
-  connect_done_.reset();
-  handoff_.reset();
+  login_.reset();
+  connecting_.reset();
+  opening_.reset();
   stop();
   phase_ = phase::idle;
 }

@@ -8,16 +8,16 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "session/command_run.hpp"
 #include "tether/error.hpp"
 #include "tether/session.hpp"
+#include "transport/libssh_login.hpp"
+#include "transport/libssh_shell_opening.hpp"
 #include "transport/ssh_target.hpp"
 #include "transport/ssh_transport.hpp"
 #include "transport/transport.hpp"
-#include "transport/unique_fd.hpp"
 
 namespace tether::session_detail {
 
@@ -31,18 +31,13 @@ class session_core {
   explicit session_core(session_options options);
   /// A session on a channel of an open native SSH connection.
   session_core(std::shared_ptr<ssh::connection::core> connection, session_options options);
-  /// The stop ladder; waits for a background connect to end (its connect timeout bounds it).
+  /// The stop ladder.
   ~session_core();
   session_core(const session_core&) = delete;
   session_core& operator=(const session_core&) = delete;
 
-  /// Where a native SSH connection is made: in place, blocking the caller (a lone session, whose
-  /// auth callbacks then run on the caller's thread), or on a helper thread whose end the loop
-  /// waits for (a fleet: the handshake is the one step libssh cannot take without blocking).
-  enum class connect_mode { in_place, background };
-
   /// Begin start-up. Never throws: a failure is the operation's outcome.
-  void begin_start(connect_mode mode);
+  void begin_start();
   /// Begin a command. Throws at once what needs no shell to know: a NUL byte in the command
   /// (invalid_argument), a closed session or a dead one without restart_on_death
   /// (session_closed), an operation already under way (invalid_argument).
@@ -87,29 +82,23 @@ class session_core {
   void close() noexcept;
 
  private:
-  enum class phase { idle, connecting, handshake, setup, command };
+  // stopping: a command was abandoned; the kill of its remote process group is on its way, and
+  // the shell starts again once it has arrived (or been given up).
+  enum class phase { idle, connecting, handshake, setup, command, stopping };
   struct queued_command {
     std::string command;
     run_options options;
   };
-  // What a background connect hands back; written by its thread before it signals, read after
-  // the join.
-  struct connect_handoff {
-    std::shared_ptr<ssh::connection::core> connection;
-    std::unique_ptr<transport::transport> channel;
-    std::exception_ptr failure;
-  };
-
-  void start_steps();
-  void connect_native();
-  void begin_background_connect();
-  void start_connector(int event);
-  void finish_background_connect();
+  void begin_connect();
+  void begin_opening();
+  void advance_connecting(clock::time_point now);
   void create_channel();
   void begin_handshake();
   void next_setup();
   void start_command(std::string_view command, const run_options& options);
   void on_run_done();
+  void begin_stopping();
+  void finish_stopping();
   void handshake_done();
   void setup_done();
   void command_done();
@@ -119,7 +108,6 @@ class session_core {
   void abandon(const std::string& why) noexcept;
   void drop_operation() noexcept;
   void stop() noexcept;
-  void join_connector() noexcept;
 
   session_options options_;
   std::vector<std::string> argv_;
@@ -141,8 +129,14 @@ class session_core {
   std::shared_ptr<ssh::connection::core> native_;
   std::optional<transport::ssh_target> native_target_;
 
+  // Native SSH start-up in steps: the connection being made and logged in to (`connecting_`
+  // until `login_` is done), then the shell's channel being opened.
+  std::shared_ptr<ssh::connection::core> connecting_;
+  std::unique_ptr<ssh::login> login_;
+  std::unique_ptr<transport::libssh_shell_opening> opening_;
+  std::optional<clock::time_point> opening_deadline_;
+
   phase phase_ = phase::idle;
-  connect_mode mode_ = connect_mode::in_place;
   std::uint64_t generation_ = 0;
   std::optional<command_run> run_;  // in place: no allocation per command
   run_options command_options_;     // the running command's; its limits point into it
@@ -153,9 +147,6 @@ class session_core {
   std::optional<result> abandoned_;       // a timed-out command whose shell is being restarted
   outcome outcome_;
 
-  std::thread connector_;
-  transport::unique_fd connect_done_;  // eventfd the connector signals
-  std::unique_ptr<connect_handoff> handoff_;
   std::vector<pollfd> fds_;  // drive()'s
 };
 

@@ -2,10 +2,14 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
+#include <span>
 
+#include "loop/poll_wait.hpp"
 #include "tether/error.hpp"
+#include "transport/libssh_nonblocking.hpp"
 
 namespace tether::transport {
 
@@ -31,51 +35,15 @@ void note_session_signal(ssh_session, ssh_channel, const char* signal, int, cons
   *static_cast<std::string*>(userdata) = signal != nullptr ? signal : "";
 }
 
-// The command that starts the shell: POSIX redirections inside `sh -c '...'` so that any login
-// shell (tcsh, fish) passes them on; the shell reads commands from descriptor 3.
-std::string shell_command(const std::string& remote_shell) {
-  return "exec /bin/sh -c 'exec " + remote_shell + " /dev/fd/3 3<&0 </dev/null'";
-}
-
-// Runs `command` on a second channel and waits for it to finish: an interrupt must have been
-// delivered before the session goes on, or it could hit the next command.
-void run_on_side_channel(ssh_session session, const std::string& command) {
-  ssh_channel side = ssh_channel_new(session);
-  if (side == nullptr) return;
-  if (ssh_channel_open_session(side) == SSH_OK) {
-    if (ssh_channel_request_exec(side, command.c_str()) == SSH_OK) {
-      ssh_channel_send_eof(side);
-      ssh_channel_get_exit_status(side);  // waits for the end (bounded by the session timeout)
-    }
-    ssh_channel_close(side);
-  }
-  ssh_channel_free(side);
-}
-
 }  // namespace
 
 libssh_channel_transport::libssh_channel_transport(
-    std::shared_ptr<ssh::connection::core> connection, const std::string& remote_shell)
-    : connection_(std::move(connection)) {
-  channel_ = ssh_channel_new(connection_->handle);
-  if (channel_ == nullptr || ssh_channel_open_session(channel_) != SSH_OK) {
-    const std::string why = ssh_get_error(connection_->handle);
-    if (channel_ != nullptr) ssh_channel_free(channel_);
-    channel_ = nullptr;
-    throw error(errc::start_failed,
-                "cannot open a channel on " + connection_->display + ": " + why);
-  }
+    std::shared_ptr<ssh::connection::core> connection, ssh_channel running_shell)
+    : connection_(std::move(connection)), channel_(running_shell) {
   ssh_callbacks_init(&callbacks_);
   callbacks_.userdata = &exit_signal_;
   callbacks_.channel_exit_signal_function = note_session_signal;
   ssh_set_channel_callbacks(channel_, &callbacks_);
-  if (ssh_channel_request_exec(channel_, shell_command(remote_shell).c_str()) != SSH_OK) {
-    const std::string why = ssh_get_error(connection_->handle);
-    ssh_remove_channel_callbacks(channel_, &callbacks_);
-    ssh_channel_free(channel_);
-    channel_ = nullptr;
-    throw error(errc::start_failed, "cannot start a shell on " + connection_->display + ": " + why);
-  }
 }
 
 libssh_channel_transport::~libssh_channel_transport() {
@@ -83,7 +51,8 @@ libssh_channel_transport::~libssh_channel_transport() {
 }
 
 std::size_t libssh_channel_transport::add_poll_fds(std::vector<pollfd>& fds, bool) const {
-  fds.push_back({ended_ ? -1 : ssh_get_fd(connection_->handle), POLLIN, 0});
+  const bool waiting = !ended_ || !interrupts_.empty();
+  fds.push_back(waiting ? ssh::socket_wait(connection_->handle) : pollfd{-1, 0, 0});
   return 1;
 }
 
@@ -121,7 +90,20 @@ void libssh_channel_transport::read_available(byte_sink& sink) {
 }
 
 void libssh_channel_transport::on_ready(const pollfd*, std::size_t, byte_sink& sink) {
+  advance_interrupts();
   read_available(sink);
+  // Reading may have taken in the interrupts' answers too.
+  advance_interrupts();
+}
+
+void libssh_channel_transport::advance_interrupts() {
+  std::erase_if(interrupts_, [](const auto& side) { return side->advance(); });
+  if (interrupts_.empty()) interrupts_until_.reset();
+}
+
+std::optional<std::chrono::steady_clock::time_point> libssh_channel_transport::interrupt_in_flight()
+    const {
+  return interrupts_until_;
 }
 
 void libssh_channel_transport::drain(byte_sink& sink, int) {
@@ -156,23 +138,50 @@ std::string libssh_channel_transport::end_description() const {
   return "ended (its channel closed without an exit status)";
 }
 
-void libssh_channel_transport::signal_remote_group(const char* signal_name) noexcept {
-  if (remote_pid_ <= 0 || ssh_is_connected(connection_->handle) == 0) return;
-  try {
-    run_on_side_channel(connection_->handle, "exec /bin/sh -c 'kill -" + std::string(signal_name) +
-                                                 " -" + std::to_string(remote_pid_) + "'");
-  } catch (...) {
-  }
+std::string libssh_channel_transport::kill_command(const char* signal_name) const {
+  return "exec /bin/sh -c 'kill -" + std::string(signal_name) + " -" + std::to_string(remote_pid_) +
+         "'";
 }
 
+// Sent on a side channel whose steps the loop takes with the shell's own reads: a slow link
+// holds up only this session, which waits for the SIGINT to arrive before its command is over.
 void libssh_channel_transport::interrupt() {
-  if (!ended_) signal_remote_group("INT");
+  send_signal("INT");
+}
+
+void libssh_channel_transport::begin_kill() {
+  if (kill_sent_) return;
+  kill_sent_ = true;
+  send_signal("KILL");
+}
+
+void libssh_channel_transport::send_signal(const char* signal_name) {
+  if (ended_ || remote_pid_ <= 0 || ssh_is_connected(connection_->handle) == 0) return;
+  interrupts_.push_back(
+      std::make_unique<libssh_side_command>(connection_->handle, kill_command(signal_name)));
+  // As for a helper ssh (ssh_transport): a signal that has not arrived in this time is given
+  // up, and the command then ends with what it has.
+  interrupts_until_ = std::chrono::steady_clock::now() + interrupt_give_up;
+  advance_interrupts();
 }
 
 void libssh_channel_transport::stop(int) noexcept {
   if (stopped_ || channel_ == nullptr) return;
   stopped_ = true;
-  if (!ended_) signal_remote_group("KILL");
+  interrupts_.clear();
+  interrupts_until_.reset();
+  if (!ended_ && !kill_sent_ && remote_pid_ > 0 && ssh_is_connected(connection_->handle) != 0) {
+    // No process of the shell may outlive the session: wait (a bounded time) for the kill.
+    try {
+      libssh_side_command kill(connection_->handle, kill_command("KILL"));
+      const auto until = std::chrono::steady_clock::now() + interrupt_give_up;
+      while (!kill.advance()) {
+        pollfd socket = ssh::socket_wait(connection_->handle);
+        if (loop::poll_until(std::span(&socket, 1), until) <= 0) break;
+      }
+    } catch (...) {
+    }
+  }
   if (ssh_is_connected(connection_->handle) != 0) {
     ssh_channel_send_eof(channel_);
     ssh_channel_close(channel_);

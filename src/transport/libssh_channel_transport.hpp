@@ -3,11 +3,14 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "transport/libssh_connection.hpp"
+#include "transport/libssh_side_command.hpp"
 #include "transport/transport.hpp"
 
 namespace tether::transport {
@@ -18,9 +21,9 @@ namespace tether::transport {
 /// streams, which sshd does not keep in order with each other, so both end markers are used.
 class libssh_channel_transport final : public transport {
  public:
-  /// Opens the channel and starts `remote_shell` there. Throws tether::error(start_failed).
+  /// Takes over a channel on which the shell runs (libssh_shell_opening starts one).
   libssh_channel_transport(std::shared_ptr<ssh::connection::core> connection,
-                           const std::string& remote_shell);
+                           ssh_channel running_shell);
   ~libssh_channel_transport() override;
   libssh_channel_transport(const libssh_channel_transport&) = delete;
   libssh_channel_transport& operator=(const libssh_channel_transport&) = delete;
@@ -31,7 +34,13 @@ class libssh_channel_transport final : public transport {
   [[nodiscard]] bool ended() const override { return ended_; }
   void drain(byte_sink& sink, int rounds = 4096) override;
   [[nodiscard]] std::string end_description() const override;
+  /// Sends the SIGINT without waiting: see interrupt_in_flight.
   void interrupt() override;
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> interrupt_in_flight()
+      const override;
+  void begin_kill() override;
+  /// Kills the shell's process group (waiting up to 2 s for that, unless begin_kill() sent the
+  /// kill already) and closes the channel.
   void stop(int grace_ms) noexcept override;
   [[nodiscard]] int pid() const override { return -1; }
   void set_shell_pid(int pid) override { remote_pid_ = pid; }
@@ -40,7 +49,11 @@ class libssh_channel_transport final : public transport {
 
  private:
   void read_available(byte_sink& sink);
-  void signal_remote_group(const char* signal_name) noexcept;
+  [[nodiscard]] std::string kill_command(const char* signal_name) const;
+  void send_signal(const char* signal_name);
+  void advance_interrupts();
+
+  static constexpr std::chrono::seconds interrupt_give_up{2};
 
   std::shared_ptr<ssh::connection::core> connection_;
   ssh_channel channel_ = nullptr;
@@ -48,8 +61,11 @@ class libssh_channel_transport final : public transport {
   std::string exit_signal_;
   bool ended_ = false;
   bool stopped_ = false;
+  bool kill_sent_ = false;  // begin_kill() sent one
   int remote_pid_ = -1;
   std::string lost_;  // why the connection failed, if it did
+  std::vector<std::unique_ptr<libssh_side_command>> interrupts_;  // on their way
+  std::optional<std::chrono::steady_clock::time_point> interrupts_until_;
 };
 
 /// Run one command on a channel of its own (ssh2's exec), wait for it and return its result.

@@ -5,12 +5,16 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 
+#include "loop/poll_wait.hpp"
 #include "tether/error.hpp"
+#include "transport/libssh_login.hpp"
 
 namespace tether::ssh {
 
@@ -71,6 +75,8 @@ std::string known_fingerprints(const connection::core& core) {
   return found.empty() ? "another key" : found;
 }
 
+}  // namespace
+
 void check_host_key(connection::core& core, const connect_options& options) {
   if (options.host_keys == host_key_policy::off) return;
   ssh_key server_raw = nullptr;
@@ -113,104 +119,6 @@ void check_host_key(connection::core& core, const connect_options& options) {
               "cannot check the host key of " + core.display + ": " + libssh_error(core.handle));
 }
 
-// Returns a note on what was tried, for the error message.
-std::string try_keys(connection::core& core, const connect_options& options, bool& done) {
-  std::string tried;
-  for (const auto& file : options.identity_files) {
-    std::string passphrase;
-    ssh_key raw = nullptr;
-    int imported = ssh_pki_import_privkey_file(file.c_str(), nullptr, nullptr, nullptr, &raw);
-    if (imported != SSH_OK && options.passphrase) {
-      passphrase = options.passphrase(file);
-      imported =
-          ssh_pki_import_privkey_file(file.c_str(), passphrase.c_str(), nullptr, nullptr, &raw);
-    }
-    const key_ptr key(raw);
-    if (imported != SSH_OK) {
-      tried +=
-          ", key " + file + " (cannot be read" +
-          std::string(options.passphrase ? "" : "; encrypted keys need a passphrase callback") +
-          ")";
-      continue;
-    }
-    if (ssh_userauth_publickey(core.handle, nullptr, key.get()) == SSH_AUTH_SUCCESS) {
-      done = true;
-      return tried;
-    }
-    tried += ", key " + file + " (refused)";
-  }
-  return tried;
-}
-
-// The keyboard-interactive dialogue: the server may send several rounds of prompts.
-bool answer_challenges(connection::core& core, const connect_options& options) {
-  int state = ssh_userauth_kbdint(core.handle, nullptr, nullptr);
-  for (int round = 0; state == SSH_AUTH_INFO && round < 16; ++round) {
-    const char* name = ssh_userauth_kbdint_getname(core.handle);
-    const char* instruction = ssh_userauth_kbdint_getinstruction(core.handle);
-    const int count = ssh_userauth_kbdint_getnprompts(core.handle);
-    std::vector<keyboard_interactive_prompt> prompts;
-    for (int i = 0; i < count; ++i) {
-      char echo = 0;
-      const char* text =
-          ssh_userauth_kbdint_getprompt(core.handle, static_cast<unsigned int>(i), &echo);
-      prompts.push_back({text != nullptr ? text : "", echo != 0});
-    }
-    const auto answers = options.keyboard_interactive(
-        name != nullptr ? name : "", instruction != nullptr ? instruction : "", prompts);
-    if (answers.size() != prompts.size()) return false;
-    for (int i = 0; i < count; ++i) {
-      ssh_userauth_kbdint_setanswer(core.handle, static_cast<unsigned int>(i),
-                                    answers[static_cast<std::size_t>(i)].c_str());
-    }
-    state = ssh_userauth_kbdint(core.handle, nullptr, nullptr);
-  }
-  return state == SSH_AUTH_SUCCESS;
-}
-
-void authenticate(connection::core& core, const connect_options& options) {
-  if (ssh_userauth_none(core.handle, nullptr) == SSH_AUTH_SUCCESS) return;
-  const int methods = ssh_userauth_list(core.handle, nullptr);
-  std::string tried;
-  bool done = false;
-  if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) {
-    if (options.use_agent) {
-      if (std::getenv("SSH_AUTH_SOCK") != nullptr &&
-          ssh_userauth_agent(core.handle, nullptr) == SSH_AUTH_SUCCESS) {
-        return;
-      }
-      tried += std::getenv("SSH_AUTH_SOCK") != nullptr ? ", agent keys (refused)"
-                                                       : ", agent (none running)";
-    }
-    if (!options.identity_files.empty()) {
-      tried += try_keys(core, options, done);
-      if (done) return;
-    } else if (ssh_userauth_publickey_auto(core.handle, nullptr, nullptr) == SSH_AUTH_SUCCESS) {
-      return;
-    } else {
-      tried += ", default keys (refused or none)";
-    }
-  }
-  if (options.password && (methods & SSH_AUTH_METHOD_PASSWORD) != 0) {
-    if (ssh_userauth_password(core.handle, nullptr, options.password->c_str()) ==
-        SSH_AUTH_SUCCESS) {
-      return;
-    }
-    tried += ", password (refused)";
-  }
-  if (options.keyboard_interactive && (methods & SSH_AUTH_METHOD_INTERACTIVE) != 0) {
-    if (answer_challenges(core, options)) return;
-    tried += ", keyboard-interactive (refused)";
-  }
-  std::string accepted;
-  if ((methods & SSH_AUTH_METHOD_PUBLICKEY) != 0) accepted += " publickey";
-  if ((methods & SSH_AUTH_METHOD_PASSWORD) != 0) accepted += " password";
-  if ((methods & SSH_AUTH_METHOD_INTERACTIVE) != 0) accepted += " keyboard-interactive";
-  throw error(errc::auth_failed, "cannot log in to " + core.display + ": the server accepts" +
-                                     (accepted.empty() ? " nothing we offer" : accepted) +
-                                     "; tried" + (tried.empty() ? " nothing" : tried.substr(1)));
-}
-
 // libssh 0.10 has no keepalive of its own: TCP keepalives make the kernel notice a peer that
 // vanished (power loss, a dropped route) within about interval x 4, and the next read on the
 // connection then fails with an error instead of waiting for ever. (A hung but living sshd is
@@ -230,8 +138,6 @@ void enable_keepalives(int fd, seconds interval) {
   ::setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &unacknowledged_ms, sizeof unacknowledged_ms);
 }
 
-}  // namespace
-
 connection::core::~core() {
   if (handle != nullptr) {
     ssh_disconnect(handle);
@@ -250,7 +156,7 @@ std::string fingerprint_of(ssh_key key) {
   return fingerprint;
 }
 
-void connect_and_login(connection::core& core, const connect_options& options) {
+void configure(connection::core& core, const connect_options& options) {
   core.handle = ssh_new();
   if (core.handle == nullptr) throw error(errc::connect_failed, "libssh: out of memory");
   ssh_options_set(core.handle, SSH_OPTIONS_HOST, core.host.c_str());
@@ -287,14 +193,18 @@ void connect_and_login(connection::core& core, const connect_options& options) {
   core.display = option_text(core.handle, SSH_OPTIONS_USER, "?") + "@" +
                  option_text(core.handle, SSH_OPTIONS_HOST, core.host) + ":" +
                  std::to_string(port_of(core.handle));
+}
 
-  if (ssh_connect(core.handle) != SSH_OK) {
-    throw error(errc::connect_failed,
-                "cannot connect to " + core.display + ": " + libssh_error(core.handle));
+void connect_and_login(connection::core& core, const connect_options& options) {
+  login steps(core, options);
+  while (!steps.advance(login::clock::now())) {
+    pollfd socket = steps.wanted();
+    if (loop::poll_until(std::span(&socket, 1), steps.deadline()) < 0) {
+      throw error(errc::connect_failed,
+                  "cannot connect to " + core.display +
+                      ": waiting for the server failed: " + std::strerror(errno));
+    }
   }
-  check_host_key(core, options);
-  authenticate(core, options);
-  enable_keepalives(ssh_get_fd(core.handle), options.keepalive_interval);
 }
 
 }  // namespace tether::ssh

@@ -21,7 +21,19 @@ struct connection::core {
   ~core();
 };
 
-/// Connect, check the host key, authenticate. Throws tether::error (connect_failed,
+/// Set a new libssh session up for `options` (ssh_config first, explicit settings over it).
+/// Throws tether::error(connect_failed) for a config file that cannot be read.
+void configure(connection::core& core, const connect_options& options);
+
+/// Check the server's key against known_hosts as `options` say. Throws
+/// tether::error(host_key_rejected) with the fingerprints and what to do.
+void check_host_key(connection::core& core, const connect_options& options);
+
+/// TCP keepalives on the connection's socket (see connect_options::keepalive_interval).
+void enable_keepalives(int fd, seconds interval);
+
+/// Connect, check the host key, authenticate, waiting as long as that takes (ssh::login's
+/// steps with poll). Throws tether::error (connect_failed,
 /// host_key_rejected, auth_failed) with a message that says what to do.
 void connect_and_login(connection::core& core, const connect_options& options);
 

@@ -188,7 +188,20 @@ void ssh_transport::interrupt() {
   // the kill has run (a few ms over the shared connection): a SIGINT still on its way when the
   // command ends by itself would hit the next command.
   if (interrupt_helper_ > 0) return;  // one is on its way already
-  const pid_t helper = send_over_side_channel(remote_group_kill("INT", remote_pid_));
+  watch_helper(send_over_side_channel(remote_group_kill("INT", remote_pid_)));
+}
+
+void ssh_transport::begin_kill() {
+  if (ended() || remote_pid_ <= 0 || kill_sent_) return;
+  kill_sent_ = true;
+  // An interrupt still on its way is not waited for any more: the kill supersedes it (stop()
+  // kills and reaps that helper).
+  interrupt_helper_ = -1;
+  interrupt_watch_.reset();
+  watch_helper(send_over_side_channel(remote_group_kill("KILL", remote_pid_)));
+}
+
+void ssh_transport::watch_helper(pid_t helper) {
   if (helper <= 0) return;
   const int watch = static_cast<int>(::syscall(SYS_pidfd_open, helper, 0));
   if (watch < 0) {
@@ -216,7 +229,7 @@ void ssh_transport::wait_for_helper(pid_t helper, std::chrono::milliseconds limi
 void ssh_transport::stop(int grace_ms) noexcept {
   if (stopped_) return;
   try {
-    if (!ended() && remote_pid_ > 0) {
+    if (!ended() && remote_pid_ > 0 && !kill_sent_) {
       // Whatever the shell's commands left running remotely goes first, while the connection
       // still stands; a bounded wait, as a dead link must not hang the stop.
       wait_for_helper(send_over_side_channel(remote_group_kill("KILL", remote_pid_)),

@@ -48,6 +48,7 @@ class ssh_transport final : public transport {
   void interrupt() override;
   [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> interrupt_in_flight()
       const override;
+  void begin_kill() override;
   void stop(int grace_ms) noexcept override;
   [[nodiscard]] int pid() const override { return ssh_->pid(); }
   [[nodiscard]] bool commands_on_own_fd() const override { return command_.commands_on_fd3; }
@@ -73,7 +74,9 @@ class ssh_transport final : public transport {
   std::chrono::steady_clock::time_point interrupt_give_up_{};
   mutable bool watch_polled_ = false;  // add_poll_fds appended interrupt_watch_
   void check_interrupt_delivered();
+  void watch_helper(pid_t helper);
   bool stopped_ = false;
+  bool kill_sent_ = false;  // begin_kill() sent one
 };
 
 }  // namespace tether::transport

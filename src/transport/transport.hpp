@@ -68,6 +68,11 @@ class transport {
       const {
     return std::nullopt;
   }
+  /// Send SIGKILL to the shell's remote process group without waiting for it to get there: its
+  /// delivery shows in interrupt_in_flight(), and the stop() that follows sends no kill of its
+  /// own. For a loop that must not wait on one session's slow link. Local shells: nothing to
+  /// do (stop() kills their group at once).
+  virtual void begin_kill() {}
   /// The stop ladder: close stdin, give the shell `grace_ms` to exit, kill what is left of its
   /// process group, reap. Idempotent; never throws.
   virtual void stop(int grace_ms) noexcept = 0;

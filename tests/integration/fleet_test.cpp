@@ -6,10 +6,15 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "helpers/hygiene_fixture.hpp"
@@ -322,28 +327,97 @@ TEST_F(fleet_test, a_callback_that_throws_on_the_last_line_leaves_the_fleet_usab
   }
 }
 
-TEST_F(fleet_test, a_stuck_ssh_link_does_not_hold_up_the_other_targets_timeouts) {
-  const auto& server = shared_sshd();
-  std::vector<session_options> sessions{openssh_to(server), openssh_to(server)};
-  sessions[0].timeout = 1s;  // the stuck one times out first: its interrupt cannot get through
-  sessions[1].timeout = 2s;
+// Freezes the first target's connection on the server side mid-command (SIGSTOP to the sshd
+// process serving it); the second target sleeps past its own timeout. The stuck target times
+// out first (1 s); its interrupt cannot get through (given up at 3 s), so after the grace
+// period (1.5 s) its session is restarted, which first sends a kill for its remote commands
+// over the same stuck link (given up at 3.5 s). Were the interrupt or the kill waited for in
+// the loop (3 s to 5 s), the second target's timeout (4 s) would be missed and its sleep would
+// end by itself (4.5 s).
+void check_stuck_link_holds_up_nobody(std::vector<session_options> sessions) {
+  sessions[0].timeout = 1s;
+  sessions[0].interrupt_grace = 0.5s;
+  sessions[0].start_timeout = 2s;  // a native restart opens a channel on the stuck connection
+  sessions[1].timeout = 4s;
   fleet both(std::move(sessions));
   // The sshd process that serves each session's connection.
   const auto servers = both.run("echo $PPID");
   ASSERT_TRUE(servers[0].ok() && servers[1].ok()) << servers[0].outcome.error;
   const int stuck_server = std::stoi(servers[0].outcome.out);
-  // Freeze the first connection on the server side, mid-command; the second sleeps past its
-  // own timeout. Were the stuck target's interrupt waited for in the loop (2 s), the second
-  // target's timeout would be missed and its sleep would end by itself.
   const auto results =
       both.run("if [ $PPID = " + std::to_string(stuck_server) +
-               " ]; then kill -STOP $PPID; sleep 30; else sleep 2.5; echo slept; fi");
+               " ]; then kill -STOP $PPID; sleep 30; else sleep 4.5; echo slept; fi");
   ::kill(stuck_server, SIGCONT);
   EXPECT_TRUE(results[1].outcome.timed_out) << results[1].outcome.out;
   EXPECT_EQ(results[1].outcome.exit_status, 130);
   EXPECT_EQ(results[1].outcome.out, "");
+  // The stuck one's result: timed out, and its session restarted (over the ssh client: a new
+  // connection) or not startable on the stuck link (native: the same connection).
   EXPECT_TRUE(results[0].outcome.timed_out);
-  EXPECT_LT(results[1].finished_at, results[0].finished_at);
+  EXPECT_TRUE(results[0].outcome.restarted || results[0].error) << results[0].outcome.error;
+}
+
+TEST_F(fleet_test, a_stuck_ssh_link_does_not_hold_up_the_other_targets_timeouts) {
+  const auto& server = shared_sshd();
+  check_stuck_link_holds_up_nobody({openssh_to(server), openssh_to(server)});
+}
+
+// A native target's interrupt travels on a second channel of its connection: opened and
+// waited for in steps of the loop, not in a blocking call.
+TEST_F(fleet_test, a_stuck_native_link_does_not_hold_up_the_other_targets_timeouts) {
+  const auto& server = shared_sshd();
+  check_stuck_link_holds_up_nobody({native_to(server), native_to(server)});
+}
+
+std::size_t threads_of_this_process() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/task")) {
+    ++count;
+  }
+  return count;
+}
+
+// Native connects (TCP, key exchange, host key, login, channel) are steps of the one loop like
+// everything else: no thread is started for them, and the user's callbacks run on the loop's.
+TEST_F(fleet_test, native_targets_connect_on_the_loop_thread) {
+  const private_sshd guard;
+  const test_sshd& server = guard.server();
+  // An encrypted key: its passphrase callback runs mid-login.
+  const std::string key = server.dir + "/locked_key";
+  ASSERT_EQ(std::system(("ssh-keygen -q -t ed25519 -N secret-words -f " + key).c_str()), 0);
+  {
+    std::ifstream public_key(key + ".pub");
+    std::ofstream(server.dir + "/authorized_keys", std::ios::app) << public_key.rdbuf();
+  }
+  std::vector<session_options> sessions;
+  std::vector<std::thread::id> callback_threads;
+  for (int i = 0; i < 4; ++i) {
+    auto options = native_to(server);
+    options.native.identity_files = {key};
+    options.native.passphrase = [&](std::string_view) {
+      callback_threads.push_back(std::this_thread::get_id());
+      return std::string("secret-words");
+    };
+    sessions.push_back(options);
+  }
+  const std::size_t before = threads_of_this_process();
+  fleet natives(std::move(sessions));
+  natives.begin_run("echo $SSH_CONNECTION");
+  std::size_t most = before;
+  while (natives.busy()) {
+    pollfd ready{.fd = natives.descriptor(), .events = POLLIN, .revents = 0};
+    ::poll(&ready, 1, 10);
+    natives.step();
+    most = std::max(most, threads_of_this_process());
+  }
+  for (const auto& one : natives.take_results()) {
+    EXPECT_TRUE(one.ok()) << one.target << ": " << one.outcome.error;
+    EXPECT_THAT(one.outcome.out, HasSubstr("127.0.0.1"));
+  }
+  EXPECT_EQ(most, before) << "a thread was started while connecting";
+  EXPECT_EQ(callback_threads.size(), 4U);
+  for (const auto& id : callback_threads) EXPECT_EQ(id, std::this_thread::get_id());
 }
 
 TEST_F(fleet_test, bad_targets_are_refused_with_their_name) {
