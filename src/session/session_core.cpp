@@ -331,6 +331,7 @@ void session_core::start_command(std::string_view command, const run_options& op
 
 void session_core::interrupt() {
   if (phase_ == phase::command && run_) run_->interrupt(clock::now());
+  note_closed_descriptors();
 }
 
 void session_core::command_done() {
@@ -381,6 +382,7 @@ void session_core::command_done() {
 // the loop like any other event, so that a fleet's other sessions go on meanwhile.
 void session_core::begin_stopping() {
   channel_->begin_kill();
+  note_closed_descriptors();
   phase_ = phase::stopping;
   if (!channel_->interrupt_in_flight()) finish_stopping();
 }
@@ -416,17 +418,32 @@ std::size_t session_core::add_poll_fds(std::vector<pollfd>& fds) const {
 }
 
 std::optional<clock::time_point> session_core::next_deadline() const {
-  if (phase_ == phase::stopping) return channel_->interrupt_in_flight();
   if (login_) return login_->deadline();
   if (opening_) return opening_deadline_;
-  if (!run_) return std::nullopt;
+  if (!run_ && phase_ != phase::stopping) return std::nullopt;
   // Due already (the epoch, not now(): a caller comparing with its own earlier `now` must see
   // it as due).
   if (channel_ && channel_->ready_now()) return clock::time_point{};
+  if (phase_ == phase::stopping) return channel_->interrupt_in_flight();
   return run_->next_deadline();
 }
 
 void session_core::advance(const pollfd* mine, std::size_t count, clock::time_point now) {
+  advance_phase(mine, count, now);
+  note_closed_descriptors();
+}
+
+// A transport that closed a descriptor of its own (a helper's pidfd) may have opened another
+// with the same number since: the owner's registrations must then be made afresh.
+void session_core::note_closed_descriptors() {
+  const std::uint64_t closed = channel_ ? channel_->closed_descriptors() : 0;
+  if (closed != closed_seen_) {
+    closed_seen_ = closed;
+    ++generation_;
+  }
+}
+
+void session_core::advance_phase(const pollfd* mine, std::size_t count, clock::time_point now) {
   if (phase_ == phase::stopping) {
     // The abandoned shell's last output has no command to go to.
     discarding_sink discard;

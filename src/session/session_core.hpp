@@ -98,6 +98,8 @@ class session_core {
   void start_command(std::string_view command, const run_options& options);
   void on_run_done();
   void begin_stopping();
+  void advance_phase(const pollfd* mine, std::size_t count, clock::time_point now);
+  void note_closed_descriptors();
   void finish_stopping();
   void handshake_done();
   void setup_done();
@@ -138,6 +140,7 @@ class session_core {
 
   phase phase_ = phase::idle;
   std::uint64_t generation_ = 0;
+  std::uint64_t closed_seen_ = 0;   // the channel's closed_descriptors(), as last seen
   std::optional<command_run> run_;  // in place: no allocation per command
   run_options command_options_;     // the running command's; its limits point into it
   std::string command_;             // the running command, for messages

@@ -56,11 +56,6 @@ std::size_t libssh_channel_transport::add_poll_fds(std::vector<pollfd>& fds, boo
   return 1;
 }
 
-bool libssh_channel_transport::ready_now() const {
-  if (ended_ || channel_ == nullptr) return false;
-  return ssh_channel_poll(channel_, 0) != 0 || ssh_channel_poll(channel_, 1) != 0;
-}
-
 void libssh_channel_transport::read_available(byte_sink& sink) {
   if (channel_ == nullptr || ended_) return;
   char* buffer = read_buffer();
@@ -96,9 +91,21 @@ void libssh_channel_transport::on_ready(const pollfd*, std::size_t, byte_sink& s
   advance_interrupts();
 }
 
-void libssh_channel_transport::advance_interrupts() {
-  std::erase_if(interrupts_, [](const auto& side) { return side->advance(); });
+bool libssh_channel_transport::advance_interrupts() const {
+  connection_->advance_lingering();
+  const auto ended = std::erase_if(interrupts_, [](const auto& side) { return side->advance(); });
   if (interrupts_.empty()) interrupts_until_.reset();
+  return ended > 0;
+}
+
+// Any read on the connection (this shell's, or another session's on the same connection) may
+// have taken in an answer for a side channel: its next step is due now, not at the next
+// wake-up of the socket, which that read has emptied.
+bool libssh_channel_transport::ready_now() const {
+  if (channel_ == nullptr) return false;
+  if (!interrupts_.empty() && advance_interrupts()) return true;
+  if (ended_) return false;
+  return ssh_channel_poll(channel_, 0) != 0 || ssh_channel_poll(channel_, 1) != 0;
 }
 
 std::optional<std::chrono::steady_clock::time_point> libssh_channel_transport::interrupt_in_flight()
@@ -168,16 +175,23 @@ void libssh_channel_transport::send_signal(const char* signal_name) {
 void libssh_channel_transport::stop(int) noexcept {
   if (stopped_ || channel_ == nullptr) return;
   stopped_ = true;
+  for (auto& side : interrupts_) {
+    side->abandon();
+    connection_->lingering.push_back(std::move(side));
+  }
   interrupts_.clear();
   interrupts_until_.reset();
   if (!ended_ && !kill_sent_ && remote_pid_ > 0 && ssh_is_connected(connection_->handle) != 0) {
     // No process of the shell may outlive the session: wait (a bounded time) for the kill.
     try {
-      libssh_side_command kill(connection_->handle, kill_command("KILL"));
+      auto kill = std::make_unique<libssh_side_command>(connection_->handle, kill_command("KILL"));
       const auto until = std::chrono::steady_clock::now() + interrupt_give_up;
-      while (!kill.advance()) {
+      while (!kill->advance()) {
         pollfd socket = ssh::socket_wait(connection_->handle);
-        if (loop::poll_until(std::span(&socket, 1), until) <= 0) break;
+        if (loop::poll_until(std::span(&socket, 1), until) <= 0) {
+          connection_->lingering.push_back(std::move(kill));  // late is still useful
+          break;
+        }
       }
     } catch (...) {
     }

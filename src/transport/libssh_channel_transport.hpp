@@ -51,7 +51,7 @@ class libssh_channel_transport final : public transport {
   void read_available(byte_sink& sink);
   [[nodiscard]] std::string kill_command(const char* signal_name) const;
   void send_signal(const char* signal_name);
-  void advance_interrupts();
+  bool advance_interrupts() const;  // true when one has ended
 
   static constexpr std::chrono::seconds interrupt_give_up{2};
 
@@ -64,8 +64,9 @@ class libssh_channel_transport final : public transport {
   bool kill_sent_ = false;  // begin_kill() sent one
   int remote_pid_ = -1;
   std::string lost_;  // why the connection failed, if it did
-  std::vector<std::unique_ptr<libssh_side_command>> interrupts_;  // on their way
-  std::optional<std::chrono::steady_clock::time_point> interrupts_until_;
+  // On their way; advanced from ready_now() too, hence mutable.
+  mutable std::vector<std::unique_ptr<libssh_side_command>> interrupts_;
+  mutable std::optional<std::chrono::steady_clock::time_point> interrupts_until_;
 };
 
 /// Run one command on a channel of its own (ssh2's exec), wait for it and return its result.

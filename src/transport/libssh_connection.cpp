@@ -139,10 +139,15 @@ void enable_keepalives(int fd, seconds interval) {
 }
 
 connection::core::~core() {
+  lingering.clear();  // their channels go before the session that owns them
   if (handle != nullptr) {
     ssh_disconnect(handle);
     ssh_free(handle);
   }
+}
+
+void connection::core::advance_lingering() {
+  std::erase_if(lingering, [](const auto& side) { return side->advance(); });
 }
 
 std::string fingerprint_of(ssh_key key) {

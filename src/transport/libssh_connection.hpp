@@ -2,9 +2,12 @@
 
 #include <libssh/libssh.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "tether/ssh.hpp"
+#include "transport/libssh_side_command.hpp"
 
 namespace tether::ssh {
 
@@ -14,6 +17,13 @@ struct connection::core {
   ssh_session handle = nullptr;
   std::string host;     ///< as given
   std::string display;  ///< user@host:port as connected, for messages
+  /// Side commands whose session no longer waits for them but whose channel is not settled
+  /// yet (see transport::libssh_side_command): advanced by whichever shell on this connection
+  /// reads next, freed before the connection.
+  std::vector<std::unique_ptr<transport::libssh_side_command>> lingering;
+
+  /// Take the lingering side commands' next steps; drop those that are done.
+  void advance_lingering();
 
   core() = default;
   core(const core&) = delete;

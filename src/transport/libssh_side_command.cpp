@@ -14,8 +14,11 @@ libssh_side_command::libssh_side_command(ssh_session session, std::string comman
 
 libssh_side_command::~libssh_side_command() {
   if (channel_ == nullptr) return;
-  if (ssh_is_connected(session_) != 0) {
-    const ssh::nonblocking_scope quick(session_);
+  // Closing sends the server our close for its channel number: only an open channel has one.
+  // Freeing in the same non-blocking scope: a close libssh could not flush at once must not be
+  // retried by ssh_channel_free in blocking mode.
+  const ssh::nonblocking_scope quick(session_);
+  if (ssh_is_connected(session_) != 0 && ssh_channel_is_open(channel_) != 0) {
     ssh_channel_close(channel_);
   }
   ssh_channel_free(channel_);
@@ -32,6 +35,11 @@ bool libssh_side_command::advance() {
     const int state = ssh_channel_open_session(channel_);
     if (state == SSH_AGAIN) return false;
     if (state != SSH_OK) {
+      stage_ = stage::over;
+      return true;
+    }
+    if (abandoned_) {
+      ssh_channel_close(channel_);
       stage_ = stage::over;
       return true;
     }

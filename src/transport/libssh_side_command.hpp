@@ -10,6 +10,11 @@ namespace tether::transport {
 /// connection a shell already uses, in steps that never block: advance() whenever the
 /// connection's socket is ready, until it returns true. An ssh channel has no signals sshd
 /// honours, so this is how an interrupt reaches a remote command.
+///
+/// A channel still being opened must not be dropped: closing it would send the server a close
+/// for a channel number it has not given yet (which may name another session's channel), and
+/// freeing it would leave the server's end open. Unfinished side commands therefore go to their
+/// connection's `lingering` list until the open has resolved.
 class libssh_side_command {
  public:
   libssh_side_command(ssh_session session, std::string command);
@@ -21,6 +26,11 @@ class libssh_side_command {
   /// closed), or could not be run at all: nothing more will come of it either way.
   bool advance();
 
+  /// No longer wanted (an interrupt given up: arriving late, it could hit the next command):
+  /// if the channel is still being opened, it is closed once open instead of running the
+  /// command. Keep advancing it until advance() returns true (see connection::core::lingering).
+  void abandon() { abandoned_ = true; }
+
  private:
   enum class stage { opening, starting, running, over };
 
@@ -28,6 +38,7 @@ class libssh_side_command {
   ssh_channel channel_ = nullptr;
   std::string command_;
   stage stage_ = stage::opening;
+  bool abandoned_ = false;
 };
 
 }  // namespace tether::transport

@@ -112,7 +112,7 @@ void ssh_transport::check_interrupt_delivered() {
   if (reaped) std::erase(helpers_, interrupt_helper_);  // its pid may be reused: forget it
   if (reaped || std::chrono::steady_clock::now() >= interrupt_give_up_) {
     interrupt_helper_ = -1;  // given up: stop() kills and reaps it
-    interrupt_watch_.reset();
+    drop_watch();
   }
 }
 
@@ -197,8 +197,14 @@ void ssh_transport::begin_kill() {
   // An interrupt still on its way is not waited for any more: the kill supersedes it (stop()
   // kills and reaps that helper).
   interrupt_helper_ = -1;
-  interrupt_watch_.reset();
+  drop_watch();
   watch_helper(send_over_side_channel(remote_group_kill("KILL", remote_pid_)));
+}
+
+void ssh_transport::drop_watch() {
+  if (!interrupt_watch_) return;
+  interrupt_watch_.reset();
+  ++closed_watches_;
 }
 
 void ssh_transport::watch_helper(pid_t helper) {
@@ -240,7 +246,7 @@ void ssh_transport::stop(int grace_ms) noexcept {
   }
   stopped_ = true;
   interrupt_helper_ = -1;
-  interrupt_watch_.reset();
+  drop_watch();
   ssh_->stop(grace_ms);
   for (pid_t pid : helpers_) ::kill(pid, SIGKILL);
   reap_helpers(true);

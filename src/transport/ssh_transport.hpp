@@ -53,6 +53,7 @@ class ssh_transport final : public transport {
   [[nodiscard]] int pid() const override { return ssh_->pid(); }
   [[nodiscard]] bool commands_on_own_fd() const override { return command_.commands_on_fd3; }
   void set_shell_pid(int pid) override { remote_pid_ = pid; }
+  [[nodiscard]] std::uint64_t closed_descriptors() const override { return closed_watches_; }
 
  private:
   /// Run `remote_command` over the shared connection; returns the helper's pid (-1 on failure).
@@ -75,6 +76,8 @@ class ssh_transport final : public transport {
   mutable bool watch_polled_ = false;  // add_poll_fds appended interrupt_watch_
   void check_interrupt_delivered();
   void watch_helper(pid_t helper);
+  void drop_watch();
+  std::uint64_t closed_watches_ = 0;
   bool stopped_ = false;
   bool kill_sent_ = false;  // begin_kill() sent one
 };

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -82,6 +83,11 @@ class transport {
 
   /// The shell's own `$$`, as it reported at start-up: where a remote interrupt must go.
   virtual void set_shell_pid(int /*pid*/) {}
+
+  /// Counts the descriptors named by add_poll_fds that the transport has closed on its own (a
+  /// helper's pidfd once the helper ended): a new descriptor may then reuse the number, so the
+  /// owner must register its descriptors afresh whenever this changes.
+  [[nodiscard]] virtual std::uint64_t closed_descriptors() const { return 0; }
 
   /// Input is already buffered inside the transport (a library read it from the socket while
   /// serving another channel), so waiting on the descriptors could sleep on data at hand.

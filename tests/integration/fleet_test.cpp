@@ -369,6 +369,69 @@ TEST_F(fleet_test, a_stuck_native_link_does_not_hold_up_the_other_targets_timeou
   check_stuck_link_holds_up_nobody({native_to(server), native_to(server)});
 }
 
+// Eight native targets on one server time out at once: their interrupts' side channels are
+// answered while the loop reads for the others (libssh takes in every packet on a connection
+// it reads), and must go on from there, not wait for a re-interrupt (here at 2 s) to wake them.
+TEST_F(fleet_test, native_interrupts_arrive_without_waiting_for_a_wake_up) {
+  const auto& server = shared_sshd();
+  std::vector<session_options> sessions;
+  for (int i = 0; i < 8; ++i) {
+    auto options = native_to(server);
+    options.timeout = 0.2s;
+    options.interrupt_grace = 4s;
+    sessions.push_back(options);
+  }
+  session_options local;
+  local.timeout = 10s;
+  sessions.push_back(local);
+  fleet mixed(std::move(sessions));
+  mixed.open();
+  for (int round = 0; round < 3; ++round) {
+    const auto results = mixed.run(
+        "if [ -n \"$SSH_CONNECTION\" ]; then sleep 5; else sleep 1.5; echo local-done; fi");
+    const auto& local_result = results.back();
+    ASSERT_EQ(local_result.outcome.out, "local-done\n");
+    for (std::size_t i = 0; i + 1 < results.size(); ++i) {
+      EXPECT_TRUE(results[i].outcome.timed_out) << results[i].target;
+      EXPECT_EQ(results[i].outcome.exit_status, 130) << results[i].target;
+      EXPECT_LT(results[i].finished_at, local_result.finished_at) << results[i].target;
+    }
+  }
+}
+
+// A target over the ssh client whose command ignores SIGINT: the interrupt's helper ssh (slowed
+// down here) is still on its way when the grace period ends, so the kill's helper replaces it;
+// the kill helper's pidfd may get the number the interrupt helper's had, and must still be
+// waited on (a registration the kernel dropped with the old pidfd is no registration).
+TEST_F(fleet_test, a_kill_that_replaces_a_slow_interrupt_is_still_waited_for) {
+  const auto& server = shared_sshd();
+  const std::string slow_ssh =
+      std::filesystem::temp_directory_path() / ("tether-slow-ssh-" + std::to_string(::getpid()));
+  {
+    std::ofstream script(slow_ssh);
+    script << "#!/bin/sh\ncase \"$*\" in *'kill -INT'*) sleep 0.8;; esac\nexec ssh \"$@\"\n";
+  }
+  std::filesystem::permissions(slow_ssh, std::filesystem::perms::owner_all);
+  auto remote = openssh_to(server);
+  remote.ssh.program = slow_ssh;
+  remote.timeout = 0.2s;
+  remote.interrupt_grace = 0.3s;
+  session_options local;
+  local.timeout = 10s;
+  fleet both(std::vector<session_options>{remote, local});
+  both.open();
+  for (int round = 0; round < 3; ++round) {
+    const auto results = both.run(
+        "if [ -n \"$SSH_CONNECTION\" ]; then trap '' INT; sleep 10; else sleep 1.5; echo done; fi");
+    ASSERT_EQ(results[1].outcome.out, "done\n");
+    EXPECT_TRUE(results[0].outcome.timed_out);
+    EXPECT_TRUE(results[0].outcome.restarted) << results[0].outcome.error;
+    // The kill arrives in milliseconds; were it not watched, the stop would wait out its 2 s.
+    EXPECT_LT(results[0].finished_at, results[1].finished_at);
+  }
+  std::filesystem::remove(slow_ssh);
+}
+
 std::size_t threads_of_this_process() {
   std::size_t count = 0;
   for ([[maybe_unused]] const auto& entry :

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 #include <thread>
 
@@ -137,6 +138,59 @@ TEST_F(ssh_native, many_sessions_and_execs_share_one_tcp_connection) {
   shells[1].run("cd /tmp");
   EXPECT_EQ(shells[0].run("pwd").out, "/usr\n");
   EXPECT_EQ(shells[1].run("pwd").out, "/tmp\n");
+}
+
+std::size_t lines_with(const std::string& path, const std::string& text) {
+  std::ifstream file(path);
+  std::size_t count = 0;
+  for (std::string line; std::getline(file, line);) count += line.find(text) != std::string::npos;
+  return count;
+}
+
+// Settings put before a running server's others (sshd keeps the first value it reads), which
+// it then re-reads (SIGHUP); logging at INFO for the "Server listening" that says it has.
+void reconfigure(const test_sshd& server, const std::string& settings) {
+  const std::string config = server.dir + "/sshd_config";
+  std::string text;
+  {
+    std::ifstream in(config);
+    text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::ofstream(config) << "LogLevel INFO\n" << settings << "\n" << text;
+  const std::string log = server.dir + "/sshd.log";
+  const std::size_t listening = lines_with(log, "Server listening");
+  std::ifstream pid_file(server.dir + "/sshd.pid");
+  int pid = 0;
+  pid_file >> pid;
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(::kill(pid, SIGHUP), 0);
+  for (int i = 0; i < 400 && lines_with(log, "Server listening") == listening; ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_GT(lines_with(log, "Server listening"), listening) << "sshd did not restart";
+}
+
+// The server refuses the interrupt's side channel (MaxSessions): the timed-out session is dealt
+// with on its own, and the other session on the same connection must not notice (a close sent
+// for a channel that never opened would name the server's channel 0: the first session's).
+TEST_F(ssh_native, a_refused_interrupt_channel_leaves_other_sessions_alone) {
+  const private_sshd guard;
+  const test_sshd& server = guard.server();
+  reconfigure(server, "MaxSessions 2");
+  ssh::connection connection("tether-test", key_login(server));
+  session first(connection);
+  session second(connection);
+  EXPECT_EQ(first.run("echo alive").out, "alive\n");
+  run_options quick;
+  quick.timeout = 0.3s;
+  // The interrupt cannot get through, so the session is killed and started again, which the
+  // full server may refuse too: a result or an error, either is fair here.
+  try {
+    EXPECT_TRUE(second.run("sleep 3", quick).timed_out);
+  } catch (const error& failure) {
+    EXPECT_TRUE(failure.partial().timed_out) << failure.what();
+  }
+  EXPECT_EQ(first.run("echo still-alive").out, "still-alive\n");
 }
 
 TEST_F(ssh_native, connection_refused_is_a_clear_error) {
