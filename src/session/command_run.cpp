@@ -164,6 +164,24 @@ void command_run::begin_interrupt(clock::time_point now) {
 void command_run::end(state final_state, clock::time_point now) {
   state_ = final_state;
   result_.duration = now - started_;
+  settle(output_stream::out);
+  settle(output_stream::err);
+}
+
+result& command_run::outcome() {
+  settle(output_stream::out);
+  settle(output_stream::err);
+  return result_;
+}
+
+// The result string of a stream that takes direct reads keeps the region lent to the reads
+// between them (so that each byte of it is zero-filled once, not once per read): cut it back
+// to the output before the string is used in any other way.
+void command_run::settle(output_stream stream) {
+  if (auto& committed = direct_committed_[index_of(stream)]) {
+    (stream == output_stream::out ? result_.out : result_.err).resize(*committed);
+    committed.reset();
+  }
 }
 
 // When the last read of a stream brought this much, it is bulk output: read the next one
@@ -177,16 +195,20 @@ std::span<char> command_run::read_target(output_stream stream) {
   std::string& kept = stream == output_stream::out ? result_.out : result_.err;
   if (streaming || limits_.output_cap || decoder_.stream_finished(stream) ||
       last_read_[index_of(stream)] < direct_read_after) {
+    settle(stream);
     return {};
   }
   // Bytes the decoder holds back come before anything read now, if they turn out to be
   // output: leave a gap for them, so the new bytes are already where they belong.
-  const std::size_t committed = kept.size();
+  auto& committed = direct_committed_[index_of(stream)];
+  if (!committed) committed = kept.size();
   const std::size_t gap = decoder_.held_size(stream);
-  growth_[index_of(stream)].reserve(kept, committed + gap + direct_read_size);
-  kept.resize(committed + gap + direct_read_size);  // pages are populated: a cheap fill
-  direct_committed_[index_of(stream)] = committed;
-  return {kept.data() + committed + gap, direct_read_size};
+  const std::size_t wanted = *committed + gap + direct_read_size;
+  if (kept.size() < wanted) {
+    growth_[index_of(stream)].reserve(kept, wanted);
+    kept.resize(wanted);  // zero-fills only what no earlier read was lent
+  }
+  return {kept.data() + *committed + gap, direct_read_size};
 }
 
 std::string command_run::marker_line() const {
@@ -217,11 +239,7 @@ void command_run::on_bytes(output_stream stream, std::string_view bytes) {
   if (used < bytes.size() && decoder_.stream_finished(stream)) {
     leftovers_[index_of(stream)].append(bytes.substr(used));
   }
-  if (auto& committed = direct_committed_[index_of(stream)]) {
-    // Give back what the read did not fill, and what was marker rather than output.
-    (stream == output_stream::out ? result_.out : result_.err).resize(*committed);
-    committed.reset();
-  }
+  // What the read did not fill, and what was marker rather than output, stays lent (settle).
 }
 
 void command_run::on_output(output_stream stream, std::string_view bytes) {
@@ -235,9 +253,12 @@ void command_run::on_output(output_stream stream, std::string_view bytes) {
     // Output of a direct read is usually already in place; held-back bytes from an earlier
     // read are copied into the gap left for them (memmove: the source may be the lent region).
     char* place = kept.data() + *committed;
-    if (bytes.data() != place) std::memmove(place, bytes.data(), bytes.size());
-    *committed += bytes.size();
-    return;
+    if (bytes.data() == place || kept.size() - *committed >= bytes.size()) {
+      if (bytes.data() != place) std::memmove(place, bytes.data(), bytes.size());
+      *committed += bytes.size();
+      return;
+    }
+    settle(stream);  // bytes from elsewhere that the lent region cannot hold
   }
   if (limits_.output_cap) {
     const std::size_t room =

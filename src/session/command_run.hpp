@@ -75,7 +75,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   /// Why the run failed, for state::failed and state::shell_died.
   [[nodiscard]] const std::string& failure() const { return failure_; }
   /// The result so far; complete once done(). Its duration is set when the run ends.
-  result& outcome() { return result_; }
+  result& outcome();
 
  private:
   std::span<char> read_target(output_stream stream) override;
@@ -85,6 +85,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   void begin_interrupt(clock::time_point now);
   void check_progress(clock::time_point now);
   void end(state final_state, clock::time_point now);
+  void settle(output_stream stream);
 
   transport::transport& channel_;
   std::string line_;
@@ -100,8 +101,8 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   bool interrupt_when_written_ = false;
   std::string failure_;
   result result_;
-  // Direct reads (see read_target): while a read into the result string is under way, how many
-  // of its bytes are output so far; the rest of the string is the lent region.
+  // Direct reads (see read_target): while the result string carries a region lent to reads
+  // (during them and between them), how many of its bytes are output so far.
   std::array<std::optional<std::size_t>, 2> direct_committed_;
   std::array<std::size_t, 2> last_read_{};
   std::string marker_;
