@@ -424,8 +424,12 @@ std::optional<clock::time_point> session_core::next_deadline() const {
   // Due already (the epoch, not now(): a caller comparing with its own earlier `now` must see
   // it as due).
   if (channel_ && channel_->ready_now()) return clock::time_point{};
-  if (phase_ == phase::stopping) return channel_->interrupt_in_flight();
-  return run_->next_deadline();
+  auto soonest =
+      phase_ == phase::stopping ? channel_->interrupt_in_flight() : run_->next_deadline();
+  if (const auto check = channel_ ? channel_->next_check() : std::nullopt) {
+    if (!soonest || *check < *soonest) soonest = check;
+  }
+  return soonest;
 }
 
 void session_core::advance(const pollfd* mine, std::size_t count, clock::time_point now) {

@@ -85,6 +85,7 @@ void libssh_channel_transport::read_available(byte_sink& sink) {
 }
 
 void libssh_channel_transport::on_ready(const pollfd*, std::size_t, byte_sink& sink) {
+  side_ended_ = false;
   advance_interrupts();
   read_available(sink);
   // Reading may have taken in the interrupts' answers too.
@@ -95,6 +96,7 @@ bool libssh_channel_transport::advance_interrupts() const {
   connection_->advance_lingering();
   const auto ended = std::erase_if(interrupts_, [](const auto& side) { return side->advance(); });
   if (interrupts_.empty()) interrupts_until_.reset();
+  if (ended > 0) side_ended_ = true;
   return ended > 0;
 }
 
@@ -103,9 +105,23 @@ bool libssh_channel_transport::advance_interrupts() const {
 // wake-up of the socket, which that read has emptied.
 bool libssh_channel_transport::ready_now() const {
   if (channel_ == nullptr) return false;
+  // An interrupt that has arrived is news for the command (it may be over now) until on_ready
+  // has passed it on: a caller that asks twice before advancing must hear it twice.
+  if (side_ended_) return true;
   if (!interrupts_.empty() && advance_interrupts()) return true;
-  if (ended_) return false;
-  return ssh_channel_poll(channel_, 0) != 0 || ssh_channel_poll(channel_, 1) != 0;
+  if (!ended_ && (ssh_channel_poll(channel_, 0) != 0 || ssh_channel_poll(channel_, 1) != 0)) {
+    return true;
+  }
+  // Those polls may have read the socket too.
+  return !interrupts_.empty() && advance_interrupts();
+}
+
+// Every call that reads the socket takes in packets for all channels; the side channels' steps
+// cannot all be ordered after every such read (each step reads too). While any is under way, the
+// loop looks again every few milliseconds rather than trust the socket to wake it.
+std::optional<std::chrono::steady_clock::time_point> libssh_channel_transport::next_check() const {
+  if (interrupts_.empty() && connection_->lingering.empty()) return std::nullopt;
+  return std::chrono::steady_clock::now() + side_channel_check;
 }
 
 std::optional<std::chrono::steady_clock::time_point> libssh_channel_transport::interrupt_in_flight()

@@ -46,6 +46,7 @@ class libssh_channel_transport final : public transport {
   void set_shell_pid(int pid) override { remote_pid_ = pid; }
   [[nodiscard]] bool commands_on_own_fd() const override { return true; }
   [[nodiscard]] bool ready_now() const override;
+  [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> next_check() const override;
 
  private:
   void read_available(byte_sink& sink);
@@ -54,6 +55,7 @@ class libssh_channel_transport final : public transport {
   bool advance_interrupts() const;  // true when one has ended
 
   static constexpr std::chrono::seconds interrupt_give_up{2};
+  static constexpr std::chrono::milliseconds side_channel_check{5};
 
   std::shared_ptr<ssh::connection::core> connection_;
   ssh_channel channel_ = nullptr;
@@ -67,6 +69,7 @@ class libssh_channel_transport final : public transport {
   // On their way; advanced from ready_now() too, hence mutable.
   mutable std::vector<std::unique_ptr<libssh_side_command>> interrupts_;
   mutable std::optional<std::chrono::steady_clock::time_point> interrupts_until_;
+  mutable bool side_ended_ = false;  // one ended since the last on_ready
 };
 
 /// Run one command on a channel of its own (ssh2's exec), wait for it and return its result.

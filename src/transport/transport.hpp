@@ -89,6 +89,13 @@ class transport {
   /// owner must register its descriptors afresh whenever this changes.
   [[nodiscard]] virtual std::uint64_t closed_descriptors() const { return 0; }
 
+  /// When the transport needs a turn of the loop even if its descriptors stay quiet; none: only
+  /// when they are ready. (A library that takes in every channel's packets whenever it reads may
+  /// have read, while serving one channel, the answer another is waiting for.)
+  [[nodiscard]] virtual std::optional<std::chrono::steady_clock::time_point> next_check() const {
+    return std::nullopt;
+  }
+
   /// Input is already buffered inside the transport (a library read it from the socket while
   /// serving another channel), so waiting on the descriptors could sleep on data at hand.
   [[nodiscard]] virtual bool ready_now() const { return false; }
