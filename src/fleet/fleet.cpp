@@ -233,8 +233,10 @@ struct fleet::impl {
 
   void interrupt_round() {
     interrupted = true;
-    for (auto& m : members) {
-      if (m.where == stage::running) m.core->interrupt();
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (members[i].where != stage::running) continue;
+      members[i].core->interrupt();
+      rewatch(i);  // an interrupt may bring a descriptor to wait on (a helper's pidfd)
     }
     // Targets still waiting for a start slot will not run the command at all.
     for (const std::size_t i : start_queue) {

@@ -94,7 +94,18 @@ void libssh_channel_transport::on_ready(const pollfd*, std::size_t, byte_sink& s
 
 bool libssh_channel_transport::advance_interrupts() const {
   connection_->advance_lingering();
-  const auto ended = std::erase_if(interrupts_, [](const auto& side) { return side->advance(); });
+  auto ended =
+      std::erase_if(interrupts_, [](const auto& pending) { return pending.side->advance(); });
+  if (!interrupts_.empty() && interrupts_until_ &&
+      std::chrono::steady_clock::now() >= *interrupts_until_) {
+    // Given up (the command then ends with what it has): what is still on its way must not
+    // arrive during the next command.
+    for (auto& pending : interrupts_) {
+      connection_->linger(std::move(pending.side), pending.harmful_late);
+    }
+    ended += interrupts_.size();
+    interrupts_.clear();
+  }
   if (interrupts_.empty()) interrupts_until_.reset();
   if (ended > 0) side_ended_ = true;
   return ended > 0;
@@ -180,8 +191,11 @@ void libssh_channel_transport::begin_kill() {
 
 void libssh_channel_transport::send_signal(const char* signal_name) {
   if (ended_ || remote_pid_ <= 0 || ssh_is_connected(connection_->handle) == 0) return;
+  // A late KILL finds the group it was meant for or none (the shell is being replaced); a
+  // late INT could find the next command.
   interrupts_.push_back(
-      std::make_unique<libssh_side_command>(connection_->handle, kill_command(signal_name)));
+      {std::make_unique<libssh_side_command>(connection_->handle, kill_command(signal_name)),
+       std::string_view(signal_name) != "KILL"});
   // As for a helper ssh (ssh_transport): a signal that has not arrived in this time is given
   // up, and the command then ends with what it has.
   interrupts_until_ = std::chrono::steady_clock::now() + interrupt_give_up;
@@ -191,9 +205,8 @@ void libssh_channel_transport::send_signal(const char* signal_name) {
 void libssh_channel_transport::stop(int) noexcept {
   if (stopped_ || channel_ == nullptr) return;
   stopped_ = true;
-  for (auto& side : interrupts_) {
-    side->abandon();
-    connection_->lingering.push_back(std::move(side));
+  for (auto& pending : interrupts_) {
+    connection_->linger(std::move(pending.side), pending.harmful_late);
   }
   interrupts_.clear();
   interrupts_until_.reset();
@@ -205,7 +218,7 @@ void libssh_channel_transport::stop(int) noexcept {
       while (!kill->advance()) {
         pollfd socket = ssh::socket_wait(connection_->handle);
         if (loop::poll_until(std::span(&socket, 1), until) <= 0) {
-          connection_->lingering.push_back(std::move(kill));  // late is still useful
+          connection_->linger(std::move(kill), false);  // late is still useful
           break;
         }
       }

@@ -67,7 +67,11 @@ class libssh_channel_transport final : public transport {
   int remote_pid_ = -1;
   std::string lost_;  // why the connection failed, if it did
   // On their way; advanced from ready_now() too, hence mutable.
-  mutable std::vector<std::unique_ptr<libssh_side_command>> interrupts_;
+  struct pending_signal {
+    std::unique_ptr<libssh_side_command> side;
+    bool harmful_late = true;  // an INT: arriving late, it could hit the next command
+  };
+  mutable std::vector<pending_signal> interrupts_;
   mutable std::optional<std::chrono::steady_clock::time_point> interrupts_until_;
   mutable bool side_ended_ = false;  // one ended since the last on_ready
 };

@@ -146,8 +146,20 @@ connection::core::~core() {
   }
 }
 
+void connection::core::linger(std::unique_ptr<transport::libssh_side_command> side,
+                              bool harmful_late) {
+  if (harmful_late) side->abandon();
+  // Long enough for any server that still answers; a channel still opening when it is dropped
+  // is freed without a close (see libssh_side_command).
+  constexpr std::chrono::seconds patience{10};
+  lingering.push_back({std::move(side), std::chrono::steady_clock::now() + patience});
+}
+
 void connection::core::advance_lingering() {
-  std::erase_if(lingering, [](const auto& side) { return side->advance(); });
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(lingering, [now](const auto& waiting) {
+    return waiting.side->advance() || now >= waiting.drop_at;
+  });
 }
 
 std::string fingerprint_of(ssh_key key) {

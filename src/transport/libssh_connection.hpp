@@ -2,6 +2,7 @@
 
 #include <libssh/libssh.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,9 +21,16 @@ struct connection::core {
   /// Side commands whose session no longer waits for them but whose channel is not settled
   /// yet (see transport::libssh_side_command): advanced by whichever shell on this connection
   /// reads next, freed before the connection.
-  std::vector<std::unique_ptr<transport::libssh_side_command>> lingering;
+  struct lingering_command {
+    std::unique_ptr<transport::libssh_side_command> side;
+    std::chrono::steady_clock::time_point drop_at;  // a server that never answers: let go
+  };
+  std::vector<lingering_command> lingering;
 
-  /// Take the lingering side commands' next steps; drop those that are done.
+  /// Hand over a side command no session waits for any more; a signal whose late arrival
+  /// could hit a later command (`harmful_late`) is abandoned (see libssh_side_command).
+  void linger(std::unique_ptr<transport::libssh_side_command> side, bool harmful_late);
+  /// Take the lingering side commands' next steps; drop those that are done or too old.
   void advance_lingering();
 
   core() = default;

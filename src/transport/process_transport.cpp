@@ -71,6 +71,7 @@ process_transport::read_outcome process_transport::read_once(unique_fd& fd, outp
   if (!target.empty()) sink.on_bytes(stream, std::string_view(buffer, 0));
   if (got < 0 && (errno == EAGAIN || errno == EINTR)) return read_outcome::would_block;
   fd.reset();  // EOF, or an error that will not go away: stop polling it
+  ++closed_;
   return read_outcome::closed;
 }
 

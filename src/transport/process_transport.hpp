@@ -2,6 +2,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,10 +36,12 @@ class process_transport final : public transport {
   void interrupt() override;
   void stop(int grace_ms) noexcept override;
   [[nodiscard]] int pid() const override { return stopped_ ? -1 : child_.pid; }
+  [[nodiscard]] std::uint64_t closed_descriptors() const override { return closed_; }
 
  private:
   enum class read_outcome { data, would_block, closed };
   read_outcome read_once(unique_fd& fd, output_stream stream, bool& grown, byte_sink& sink);
+  std::uint64_t closed_ = 0;  // output pipes closed at their end (see closed_descriptors)
   void note_exit();
 
   spawned_child child_;

@@ -110,8 +110,13 @@ void ssh_transport::check_interrupt_delivered() {
   } while (done < 0 && errno == EINTR);
   const bool reaped = done == interrupt_helper_ || done < 0;
   if (reaped) std::erase(helpers_, interrupt_helper_);  // its pid may be reused: forget it
+  if (!reaped && std::chrono::steady_clock::now() >= interrupt_give_up_) {
+    // Given up: arriving late, the signal could hit the next command. Killing the helper stops
+    // it if its request has not reached the server yet (stop() reaps it).
+    ::kill(interrupt_helper_, SIGKILL);
+  }
   if (reaped || std::chrono::steady_clock::now() >= interrupt_give_up_) {
-    interrupt_helper_ = -1;  // given up: stop() kills and reaps it
+    interrupt_helper_ = -1;
     drop_watch();
   }
 }

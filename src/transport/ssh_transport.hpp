@@ -53,7 +53,9 @@ class ssh_transport final : public transport {
   [[nodiscard]] int pid() const override { return ssh_->pid(); }
   [[nodiscard]] bool commands_on_own_fd() const override { return command_.commands_on_fd3; }
   void set_shell_pid(int pid) override { remote_pid_ = pid; }
-  [[nodiscard]] std::uint64_t closed_descriptors() const override { return closed_watches_; }
+  [[nodiscard]] std::uint64_t closed_descriptors() const override {
+    return closed_watches_ + ssh_->closed_descriptors();
+  }
 
  private:
   /// Run `remote_command` over the shared connection; returns the helper's pid (-1 on failure).

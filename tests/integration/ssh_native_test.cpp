@@ -310,6 +310,42 @@ TEST_F(ssh_native, sshd_killed_mid_command_is_a_clear_error_with_partial_output)
   EXPECT_THAT(done.error, HasSubstr("the shell lost its connection"));
 }
 
+bool process_running(const std::string& pattern) {
+  return std::system(("pgrep -f '" + pattern + "' >/dev/null").c_str()) == 0;
+}
+
+// The link freezes mid-command (the sshd process serving it is stopped): the interrupt and then
+// the kill that comes before the restart cannot get through, and are given up. When the link
+// thaws, the kill still reaches the command; the interrupt, which could hit a later command, is
+// dropped instead.
+TEST_F(ssh_native, a_kill_given_up_on_a_frozen_link_still_arrives_when_it_thaws) {
+  const auto& server = shared_sshd();
+  session_options options;
+  options.target = "ssh+native://tether-test";
+  options.native = key_login(server);
+  options.timeout = 1s;
+  options.interrupt_grace = 0.5s;
+  session shell(options);
+  const pid_t server_side = std::stoi(shell.run("echo $PPID").out);
+  // Thaw once the kill has been given up (1 s timeout + 0.5 s grace + 2 s for the kill).
+  std::thread thaw([server_side] {
+    std::this_thread::sleep_for(4s);
+    ::kill(server_side, SIGCONT);
+  });
+  std::error_code ec;
+  const auto& frozen = shell.run("kill -STOP $PPID; sleep 317", {}, ec);
+  thaw.join();
+  EXPECT_TRUE(frozen.timed_out) << frozen.error;
+  EXPECT_TRUE(frozen.restarted) << frozen.error;
+  // The restarted shell is on the same connection; its reads take the kill's last steps.
+  for (int i = 0; i < 50 && process_running("^sleep 317"); ++i) {
+    shell.run("true");
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_FALSE(process_running("^sleep 317")) << "the command outlived its session";
+  EXPECT_EQ(shell.run("echo fine").out, "fine\n");
+}
+
 TEST_F(ssh_native, dropped_connection_reconnects_and_replays_setup) {
   const auto& server = shared_sshd();
   session_options options;
