@@ -243,6 +243,8 @@ ssh::exec_result run_exec(ssh::connection::core& connection, std::string_view co
   const auto started = clock::now();
   ssh::exec_result done;
   done.target = "ssh+native://" + connection.host;
+  // A connection used only for execs now still lets go of the side channels its sessions left.
+  connection.advance_lingering();
   ssh_channel channel = ssh_channel_new(connection.handle);
   if (channel == nullptr || ssh_channel_open_session(channel) != SSH_OK) {
     const std::string why = ssh_get_error(connection.handle);
