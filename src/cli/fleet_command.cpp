@@ -21,6 +21,12 @@ namespace tether::cli {
 
 namespace {
 
+// Colours only for a person at a terminal, and never when NO_COLOR is set (no-color.org).
+bool colours_wanted(bool on_a_terminal) {
+  const char* no_color = std::getenv("NO_COLOR");
+  return on_a_terminal && (no_color == nullptr || *no_color == '\0');
+}
+
 using clock = std::chrono::steady_clock;
 
 // Thrown from the line callback once our reader is gone.
@@ -143,7 +149,7 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
   auto& all = *fleet_of;
   const auto mode = mode_for(request, all.size());
   progress_line progress(mode != output_mode::json && ::isatty(2) == 1);
-  fleet_printer printer(mode, false, progress);
+  fleet_printer printer(mode, colours_wanted(::isatty(1) == 1 && ::isatty(2) == 1), progress);
   interrupt_catcher catcher;
   bool interrupted = false;
 
@@ -210,7 +216,7 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
   fleet_printer printer(mode == output_mode::json ? output_mode::json
                         : all.size() == 1         ? output_mode::plain
                                                   : output_mode::prefixed,
-                        terminal, progress);
+                        colours_wanted(terminal && ::isatty(1) == 1), progress);
   interrupt_catcher catcher;
 
   // Open every session first, so that unreachable targets are named before the first prompt.

@@ -1,5 +1,6 @@
 #include "cli/fleet_output.hpp"
 
+#include <iterator>
 #include <map>
 
 #include "cli/result_json.hpp"
@@ -11,6 +12,15 @@ namespace {
 
 constexpr std::string_view red = "\033[31m";
 constexpr std::string_view reset = "\033[0m";
+
+// Each target's name in a colour of its own, as clush shows them, so that interleaved lines are
+// told apart at a glance; red is kept for stderr.
+std::string_view colour_of(std::size_t index) {
+  static constexpr std::string_view palette[] = {"\033[36m", "\033[32m", "\033[33m", "\033[35m",
+                                                 "\033[34m", "\033[96m", "\033[92m", "\033[93m",
+                                                 "\033[95m", "\033[94m"};
+  return palette[index % std::size(palette)];
+}
 
 void write_block_header(int fd, const std::string& names) {
   write_all(fd, "---------------\n" + names + "\n---------------\n");
@@ -84,8 +94,17 @@ void fleet_printer::line(const target_line& line) {
   const int fd = line.stream == output_stream::out ? 1 : 2;
   const bool colored = color_ && line.stream == output_stream::err;
   std::string text;
+  if (mode_ == output_mode::prefixed) {
+    if (color_) {
+      text += colour_of(line.index);
+      text += line.target + ":";
+      text += reset;
+      text += ' ';
+    } else {
+      text += line.target + ": ";
+    }
+  }
   if (colored) text += red;
-  if (mode_ == output_mode::prefixed) text += line.target + ": ";
   text += line.text;
   if (mode_ == output_mode::prefixed && (line.text.empty() || line.text.back() != '\n')) {
     text += '\n';  // a prefixed line must end, or the next target's line would join it

@@ -87,8 +87,9 @@ void add_fleet_options(CLI::App* command, run_request& request) {
   command
       ->add_option("--output", request.output,
                    "How several targets' output is shown: prefixed (each line as it comes, "
-                   "the default), blocks (one block per target), gathered (identical output "
-                   "once, under the list of its targets, like clush -b)")
+                   "the default; on a terminal the names in colour unless NO_COLOR is set), "
+                   "blocks (one block per target), gathered (identical output once, under the "
+                   "list of its targets, like clush -b)")
       ->check(CLI::IsMember({"prefixed", "blocks", "gathered"}));
   command->add_flag_callback(
       "-b,--gather", [&request] { request.output = "gathered"; }, "Same as --output gathered");
@@ -147,7 +148,8 @@ int main(int argc, char** argv) {
   add_fleet_options(repl, request);
   repl->add_option("targets", request.positional_targets, "Targets (default: local)");
   repl->footer(std::string(R"(
-Line editing and history (~/.tether_history) as in a shell; stderr in red on a terminal; a
+Line editing and history (~/.tether_history) as in a shell; on a terminal each target's name in
+a colour of its own and stderr in red (NO_COLOR=1: no colours); a
 command's exit status is shown when it is not 0. Ctrl-C interrupts the running command on
 every target (the sessions and their state stay); Ctrl-D ends the repl.
 

@@ -165,6 +165,56 @@ void read_until(int terminal, const std::string& expected, std::string& seen,
   }
 }
 
+// How a line's target is shown on a terminal: its name in its own colour (local: cyan, the
+// first; local:bash: green, the second).
+std::string shown(std::string_view colour, std::string_view name) {
+  return std::string(colour) + std::string(name) + ":\033[0m ";
+}
+const std::string local_prefix = shown("\033[36m", "local");
+const std::string bash_prefix = shown("\033[32m", "local:bash");
+
+// Everything `tether run ARGS...` shows on a terminal of its own, with NO_COLOR set or not.
+std::string run_on_a_terminal(const std::vector<std::string>& args, bool no_color) {
+  int terminal = -1;
+  const pid_t child = ::forkpty(&terminal, nullptr, nullptr, nullptr);
+  if (child < 0) return "forkpty failed";
+  if (child == 0) {
+    if (no_color) {
+      ::setenv("NO_COLOR", "1", 1);
+    } else {
+      ::unsetenv("NO_COLOR");
+    }
+    std::vector<char*> argv{const_cast<char*>("tether"), const_cast<char*>("run")};
+    for (const auto& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+    argv.push_back(nullptr);
+    ::execv(TETHER_CLI_PATH, argv.data());
+    ::_exit(127);
+  }
+  std::string seen;
+  for (;;) {
+    char buffer[4096];
+    const ssize_t got = ::read(terminal, buffer, sizeof buffer);  // EIO once the child is gone
+    if (got <= 0) break;
+    seen.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(terminal);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return seen;
+}
+
+TEST_F(cli_fleet, target_names_in_colour_on_a_terminal_unless_no_color) {
+  const std::vector<std::string> args{"-H", "local,local:bash", "--", "echo hi; echo oops >&2"};
+  const std::string coloured = run_on_a_terminal(args, false);
+  EXPECT_THAT(coloured, HasSubstr(local_prefix + "hi\r\n"));
+  EXPECT_THAT(coloured, HasSubstr(bash_prefix + "hi\r\n"));
+  EXPECT_THAT(coloured, HasSubstr(bash_prefix + "\033[31moops\033[0m\r\n"));
+  const std::string plain = run_on_a_terminal(args, true);
+  EXPECT_THAT(plain, HasSubstr("local: hi\r\n"));
+  EXPECT_THAT(plain, HasSubstr("local:bash: oops\r\n"));
+  EXPECT_EQ(plain.find('\033'), std::string::npos) << plain;
+}
+
 TEST_F(cli_fleet, repl_on_a_terminal_ctrl_c_interrupts_the_command_not_the_repl) {
   const std::string home =
       write_file("history-anchor", "").substr(0, write_file("x", "").rfind('/'));
@@ -173,6 +223,7 @@ TEST_F(cli_fleet, repl_on_a_terminal_ctrl_c_interrupts_the_command_not_the_repl)
   ASSERT_GE(child, 0);
   if (child == 0) {
     ::setenv("HOME", home.c_str(), 1);  // a history file of its own
+    ::unsetenv("NO_COLOR");             // the colours are checked
     ::execl(TETHER_CLI_PATH, "tether", "repl", "local", "local:bash", nullptr);
     ::_exit(127);
   }
@@ -181,8 +232,8 @@ TEST_F(cli_fleet, repl_on_a_terminal_ctrl_c_interrupts_the_command_not_the_repl)
   const std::string command = "X=kept; echo started; sleep 60\r";
   ASSERT_EQ(::write(terminal, command.data(), command.size()),
             static_cast<ssize_t>(command.size()));
-  read_until(terminal, "local:bash: started", seen);
-  read_until(terminal, "local: started", seen);
+  read_until(terminal, bash_prefix + "started", seen);
+  read_until(terminal, local_prefix + "started", seen);
   // A command that takes over a second gets a progress line on the terminal.
   read_until(terminal, "[tether] 0 done, 0 failed, 2 running", seen);
   EXPECT_THAT(seen, HasSubstr("[tether] 0 done, 0 failed, 2 running"));
@@ -193,11 +244,11 @@ TEST_F(cli_fleet, repl_on_a_terminal_ctrl_c_interrupts_the_command_not_the_repl)
   read_until(terminal, "tether[2]> ", seen, 2);
   const std::string next = "echo $X; echo oops >&2\r";
   ASSERT_EQ(::write(terminal, next.data(), next.size()), static_cast<ssize_t>(next.size()));
-  read_until(terminal, "local:bash: kept", seen);
-  read_until(terminal, "local: kept", seen);
-  EXPECT_THAT(seen, HasSubstr("local: kept")) << "the sessions and their state survived";
-  read_until(terminal, "local:bash: oops", seen);
-  EXPECT_THAT(seen, HasSubstr("\033[31mlocal:bash: oops\033[0m\r\n")) << "stderr in red";
+  read_until(terminal, bash_prefix + "kept", seen);
+  read_until(terminal, local_prefix + "kept", seen);
+  EXPECT_THAT(seen, HasSubstr(local_prefix + "kept")) << "the sessions and their state survived";
+  read_until(terminal, bash_prefix + "\033[31moops", seen);
+  EXPECT_THAT(seen, HasSubstr(bash_prefix + "\033[31moops\033[0m\r\n")) << "stderr in red";
   read_until(terminal, "tether[2]> ", seen, 3);  // Ctrl-D at the prompt ends it
   // Ctrl-D on an empty line ends it. A key typed in the moment between the prompt showing and
   // line editing taking the terminal reaches it as a NUL in the line (the terminal's cooked
