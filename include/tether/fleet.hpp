@@ -68,7 +68,9 @@ struct fleet_run_options {
   std::optional<seconds> idle_timeout;
   /// Bytes each target's command gets as its stdin, then end of file (default: /dev/null).
   std::optional<std::string> stdin_data;
-  /// Keep at most this many bytes of each stream per target (see run_options::output_cap).
+  /// Keep at most this many bytes of each stream per target (see run_options::output_cap); with
+  /// on_line, at most this many are passed on. Either way the result says so (out_truncated /
+  /// err_truncated).
   std::optional<std::size_t> output_cap;
   /// Run on these targets only (positions in the fleet); empty means all. Results come for
   /// these targets only, in the fleet's order.

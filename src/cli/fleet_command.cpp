@@ -190,6 +190,7 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
     if (interrupted) break;
   }
   if (all.size() > 1 && mode != output_mode::json) print_summary(names, why);
+  if (catcher.ending() != 0) return 128 + catcher.ending();  // the sessions close on the way out
   return exit_status_for(*std::max_element(worst.begin(), worst.end()), interrupted);
 }
 
@@ -229,8 +230,10 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
   const std::string prompt =
       all.size() == 1 ? "tether> " : "tether[" + std::to_string(all.size()) + "]> ";
   const auto options = run_options_for(request);
+  severity worst = fine;  // over the whole session, for the exit status
   for (;;) {
     catcher.take();
+    if (catcher.ending() != 0) return 128 + catcher.ending();
     char* typed = readline(terminal ? prompt.c_str() : "");
     if (typed == nullptr) {
       if (catcher.take()) continue;  // Ctrl-C at the prompt: a fresh prompt, as shells do
@@ -245,14 +248,19 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
       const auto results =
           run_round(all, command, options, printer, progress, catcher, interrupted);
       printer.results(command, results);
+      // A command interrupted with Ctrl-C is the user's choice, not a failure to report.
+      for (const auto& one : results) {
+        if (!interrupted) worst = std::max(worst, severity_of(one));
+      }
     } catch (const reader_gone&) {
       return exit_code::output_closed;
     }
     if (output_closed()) return exit_code::output_closed;
+    if (catcher.ending() != 0) return 128 + catcher.ending();
   }
   if (terminal) write_all(1, "\n");
   if (!history.empty()) write_history(history.c_str());
-  return 0;
+  return exit_status_for(worst, false);
 }
 
 }  // namespace tether::cli

@@ -162,6 +162,12 @@ void fleet_printer::results(std::string_view command, const std::vector<target_r
 }
 
 void fleet_printer::notes(const std::vector<target_result>& results) {
+  for (const auto& one : results) {
+    if (one.outcome.out_truncated || one.outcome.err_truncated) {
+      print_line(2, "tether: " + (mode_ == output_mode::plain ? std::string() : one.target + ": ") +
+                        "printed more than --max-output; the rest was dropped");
+    }
+  }
   if (mode_ == output_mode::gathered) {
     std::vector<std::pair<std::string, std::vector<std::string>>> groups;
     std::map<std::string, std::size_t> index;

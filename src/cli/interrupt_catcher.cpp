@@ -9,9 +9,12 @@ namespace tether::cli {
 namespace {
 
 int pipe_fds[2] = {-1, -1};
+volatile sig_atomic_t ending_signal = 0;
+constexpr int caught[3] = {SIGINT, SIGTERM, SIGHUP};
 
-extern "C" void on_interrupt(int) {
+extern "C" void on_interrupt(int signal_number) {
   const int saved = errno;
+  if (signal_number != SIGINT) ending_signal = signal_number;
   const char byte = 1;
   [[maybe_unused]] const auto put = ::write(pipe_fds[1], &byte, 1);
   errno = saved;
@@ -25,11 +28,15 @@ interrupt_catcher::interrupt_catcher() {
   action.sa_handler = on_interrupt;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: a Ctrl-C at the prompt ends the read
-  ::sigaction(SIGINT, &action, &previous_);
+  for (int i = 0; i < 3; ++i) ::sigaction(caught[i], &action, &previous_[i]);
 }
 
 interrupt_catcher::~interrupt_catcher() {
-  ::sigaction(SIGINT, &previous_, nullptr);
+  for (int i = 0; i < 3; ++i) ::sigaction(caught[i], &previous_[i], nullptr);
+}
+
+int interrupt_catcher::ending() const {
+  return ending_signal;
 }
 
 int interrupt_catcher::fd() const {

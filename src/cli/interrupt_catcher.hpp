@@ -4,10 +4,10 @@
 
 namespace tether::cli {
 
-/// Catches SIGINT (Ctrl-C) while it lives, so that it interrupts the running commands instead
-/// of killing tether (which would leave the sessions' commands running on). The handler only
-/// writes a byte to a pipe that the loop waits on along with the fleet. Restores the previous
-/// disposition when it goes.
+/// Catches SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed) while it lives, so that
+/// they interrupt the running commands instead of killing tether (which would leave the
+/// sessions' commands running on). The handler only writes a byte to a pipe that the loop waits
+/// on along with the fleet. Restores the previous dispositions when it goes.
 class interrupt_catcher {
  public:
   interrupt_catcher();
@@ -17,11 +17,13 @@ class interrupt_catcher {
 
   /// Readable after a Ctrl-C.
   [[nodiscard]] int fd() const;
-  /// Whether Ctrl-C was pressed since the last call.
+  /// Whether a signal came since the last call.
   bool take();
+  /// SIGTERM or SIGHUP once one came (tether should then end, with 128 + it), else 0.
+  [[nodiscard]] int ending() const;
 
  private:
-  struct sigaction previous_ {};
+  struct sigaction previous_[3]{};
 };
 
 }  // namespace tether::cli

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
+#include "cli/kill_group_on_signal.hpp"
 #include "cli/result_json.hpp"
 #include "cli/session_settings.hpp"
 #include "cli/terminal_output.hpp"
@@ -51,6 +53,10 @@ int run_commands(const run_request& request) {
     return exit_code::tether_failed;
   }
 
+  // A restart (restart_on_death, a timeout's kill) gives the shell a new pid: the guard is
+  // renewed before each command.
+  std::optional<kill_group_on_signal> guard;
+
   run_options per_command;
   if (request.idle_timeout_s) per_command.idle_timeout = seconds{*request.idle_timeout_s};
   per_command.output_cap = request.max_output;
@@ -69,6 +75,8 @@ int run_commands(const run_request& request) {
     if (request.echo && !request.json) print_line(2, "$ " + command);
     std::error_code failed;
     const result* ran = nullptr;
+    guard.reset();
+    if (shell->shell_pid() > 0) guard.emplace(shell->shell_pid());
     try {
       ran = &shell->run(command, per_command, failed);
     } catch (const reader_gone&) {

@@ -25,13 +25,59 @@ bool ends_with_continuation(std::string_view line) {
   return backslashes % 2 == 1;
 }
 
+// Which characters of a line are shell code: not inside quotes, not escaped, not in an
+// arithmetic expansion `$((...))` (where `<<` is a shift), not in a comment. A line-local
+// reading: a quote left open by an earlier line is not seen.
+std::vector<bool> code_positions(std::string_view line) {
+  std::vector<bool> code(line.size(), false);
+  char quote = 0;      // ' or " while inside one
+  int arithmetic = 0;  // open parentheses of $(( ... ))
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quote == '\'') {
+      if (c == '\'') quote = 0;
+      continue;
+    }
+    if (c == '\\') {
+      ++i;  // the next character is escaped (inside double quotes too)
+      continue;
+    }
+    if (quote == '"') {
+      if (c == '"') quote = 0;
+      continue;
+    }
+    if (arithmetic > 0) {
+      if (c == '(') ++arithmetic;
+      if (c == ')') --arithmetic;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      continue;
+    }
+    if (line.substr(i).starts_with("$((")) {
+      arithmetic = 2;
+      i += 2;
+      continue;
+    }
+    if (c == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) break;  // a comment
+    code[i] = true;
+  }
+  return code;
+}
+
 // The here-document delimiters a line opens (`<<EOF`, `<<-'EOF'`, `<< "EOF"`), in order, with
-// whether leading tabs are stripped. A rough reading, quotes around the operator aside; a
-// delimiter it misses only means the shell's own parse decides.
+// whether leading tabs are stripped. A rough reading; a delimiter it misses only means the
+// shell's own parse decides.
 std::vector<std::pair<std::string, bool>> heredocs_opened(std::string_view line) {
   std::vector<std::pair<std::string, bool>> found;
+  const auto code = code_positions(line);
   std::size_t at = 0;
   while ((at = line.find("<<", at)) != std::string_view::npos) {
+    if (!code[at] || !code[at + 1]) {  // in a quote, an arithmetic expansion or a comment
+      at += 2;
+      continue;
+    }
     at += 2;
     if (at < line.size() && line[at] == '<') {  // <<< is a here-string
       ++at;

@@ -37,7 +37,8 @@ std::vector<std::string> parse_hosts_file(std::string_view content, std::string&
       line = line.substr(0, hash);
     line = trimmed(line);
     if (line.empty()) continue;
-    if (line.find_first_of(" \t") != std::string_view::npos) {
+    // A local shell command line has words of its own ("local:bash --norc"), as in -H.
+    if (!line.starts_with("local:") && line.find_first_of(" \t") != std::string_view::npos) {
       why = "line " + std::to_string(number) + ": one target per line, found '" +
             std::string(line) + "'";
       return {};

@@ -60,6 +60,9 @@ struct fleet::impl {
     target_result pending;
     clock::time_point command_started;
     std::array<fleet_detail::line_splitter, 2> lines;
+    // With on_line and an output cap: bytes passed on per stream, and whether some were dropped.
+    std::array<std::size_t, 2> streamed{};
+    std::array<bool, 2> capped{};
     // What the loop watches for it.
     std::vector<pollfd> fds;
     std::uint64_t generation = ~std::uint64_t{0};
@@ -256,10 +259,23 @@ struct fleet::impl {
     each.stdin_data = options.stdin_data;
     each.output_cap = options.output_cap;
     if (options.on_line) {
+      m.streamed = {};
+      m.capped = {};
       each.on_output = [this, i](output_stream stream, std::string_view bytes) {
         auto& who = members[i];
-        who.lines[stream == output_stream::out ? 0 : 1].feed(
-            bytes, [&](std::string_view line) { emit(i, stream, line); });
+        const std::size_t s = stream == output_stream::out ? 0 : 1;
+        // The cap bounds what is passed on as it bounds what a result keeps.
+        if (options.output_cap) {
+          const std::size_t room =
+              *options.output_cap - std::min(*options.output_cap, who.streamed[s]);
+          if (bytes.size() > room) {
+            bytes = bytes.substr(0, room);
+            who.capped[s] = true;
+          }
+          who.streamed[s] += bytes.size();
+          if (bytes.empty()) return;
+        }
+        who.lines[s].feed(bytes, [&](std::string_view line) { emit(i, stream, line); });
       };
     }
     try {
@@ -283,6 +299,8 @@ struct fleet::impl {
     auto& m = members[i];
     auto [done, failure] = m.core->take_outcome();
     m.where = stage::ready;
+    done.out_truncated = done.out_truncated || m.capped[0];
+    done.err_truncated = done.err_truncated || m.capped[1];
     if (options.on_line) {
       for (auto stream : {output_stream::out, output_stream::err}) {
         m.lines[stream == output_stream::out ? 0 : 1].flush(

@@ -142,7 +142,73 @@ TEST_F(cli_fleet, repl_reads_lines_and_keeps_state) {
   EXPECT_THAT(done.out, HasSubstr("local: /tmp\n"));
   EXPECT_THAT(done.out, HasSubstr("local:bash: /tmp\n"));
   EXPECT_THAT(done.err, HasSubstr("tether: local:bash: exit status 4\n"));
-  EXPECT_EQ(done.exit_status, 0);
+  EXPECT_EQ(done.exit_status, 1) << "the documented rule: the worst over the session";
+  const auto died = tether_cli({"repl", "local", "local:bash"}, "true\nexit 3\necho gone\n");
+  EXPECT_EQ(died.exit_status, 125) << died.err;
+  EXPECT_EQ(tether_cli({"repl", "local"}, "true\n").exit_status, 0);
+}
+
+// Starts `tether ARGS...` (output to /dev/null) and waits until `marker`, the command it runs,
+// is running; then sends `signal_number` and returns how tether ended, and whether the command
+// is still running afterwards.
+struct signalled_run {
+  bool started = false;  // the command was seen running before the signal
+  int status = 0;
+  bool command_left = true;
+};
+signalled_run signal_while_running(std::vector<std::string> args, const std::string& marker,
+                                   int signal_number) {
+  signalled_run outcome;
+  const pid_t child = ::fork();
+  if (child < 0) return outcome;
+  if (child == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    std::vector<char*> argv{const_cast<char*>("tether")};
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(TETHER_CLI_PATH, argv.data());
+    ::_exit(127);
+  }
+  const std::string running = "pgrep -f '^" + marker + "$' >/dev/null";
+  for (int i = 0; i < 100 && !outcome.started; ++i) {
+    outcome.started = std::system(running.c_str()) == 0;
+    if (!outcome.started) ::usleep(50 * 1000);
+  }
+  ::kill(child, signal_number);
+  ::waitpid(child, &outcome.status, 0);
+  // The kill of a process group is not instant: give it a moment.
+  for (int i = 0; i < 20 && std::system(running.c_str()) == 0; ++i) ::usleep(50 * 1000);
+  outcome.command_left = std::system(running.c_str()) == 0;
+  return outcome;
+}
+
+// SIGTERM (or SIGHUP: the terminal went away) ends tether as it should end, and takes the
+// sessions' commands with it instead of leaving them running.
+TEST_F(cli_fleet, sigterm_ends_the_fleet_and_its_commands) {
+  for (const int signal_number : {SIGTERM, SIGHUP}) {
+    const std::string marker = "sleep 97." + std::to_string(signal_number);
+    const auto ended = signal_while_running({"run", "-H", "local,local:bash", "--", marker}, marker,
+                                            signal_number);
+    ASSERT_TRUE(ended.started) << "the commands never started";
+    ASSERT_TRUE(WIFEXITED(ended.status)) << "tether died of the signal instead of handling it";
+    EXPECT_EQ(WEXITSTATUS(ended.status), 128 + signal_number);
+    EXPECT_FALSE(ended.command_left) << marker << " outlived tether";
+  }
+}
+
+// A single session (no targets) is a blocking tether::session: a signal ends tether at once,
+// but the shell's process group goes first.
+TEST_F(cli_fleet, a_signal_to_a_single_session_run_takes_its_command_along) {
+  for (const int signal_number : {SIGINT, SIGTERM, SIGHUP}) {
+    const std::string marker = "sleep 98." + std::to_string(signal_number);
+    const auto ended =
+        signal_while_running({"run", "--", marker, "echo never"}, marker, signal_number);
+    ASSERT_TRUE(ended.started) << "the command never started";
+    EXPECT_TRUE(WIFSIGNALED(ended.status) && WTERMSIG(ended.status) == signal_number);
+    EXPECT_FALSE(ended.command_left) << marker << " outlived tether";
+  }
 }
 
 std::size_t count_of(const std::string& text, const std::string& part) {

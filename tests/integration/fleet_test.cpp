@@ -261,6 +261,23 @@ TEST_F(fleet_test, at_most_max_connecting_sessions_start_at_once) {
   }
 }
 
+TEST_F(fleet_test, the_output_cap_bounds_streamed_lines_too) {
+  fleet shells(std::vector<std::string>{"local:dash", "local:bash"});
+  fleet_run_options options;
+  options.output_cap = 5;
+  std::map<std::pair<std::size_t, output_stream>, std::string> streamed;
+  options.on_line = [&](const target_line& line) {
+    streamed[{line.index, line.stream}] += line.text;
+  };
+  const auto results = shells.run("seq 1 1000; echo e >&2", options);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ((streamed[{i, output_stream::out}]), "1\n2\n3") << results[i].target;  // 5 bytes
+    EXPECT_EQ((streamed[{i, output_stream::err}]), "e\n") << results[i].target;
+    EXPECT_TRUE(results[i].outcome.out_truncated) << results[i].target;
+    EXPECT_FALSE(results[i].outcome.err_truncated) << results[i].target;
+  }
+}
+
 TEST_F(fleet_test, a_command_can_run_on_some_targets_only) {
   fleet shells(std::vector<std::string>{"local", "local", "local"});
   fleet_run_options options;

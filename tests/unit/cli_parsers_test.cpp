@@ -21,6 +21,27 @@ TEST(hosts_file, one_target_per_line_with_comments) {
   EXPECT_EQ(why, "");
   EXPECT_EQ(parse_hosts_file("web1\nweb2 web3\n", why), V{});
   EXPECT_EQ(why, "line 2: one target per line, found 'web2 web3'");
+  // A local shell's command line keeps its words, as it does in -H.
+  EXPECT_EQ(parse_hosts_file("local:bash --norc\nweb1\n", why), (V{"local:bash --norc", "web1"}));
+}
+
+// `<<` in a quote, an arithmetic expansion or a comment opens nothing, even when a line further
+// down happens to look like its delimiter: the commands stay apart (and a failure among them
+// still stops the script).
+TEST(split_script, a_quoted_or_arithmetic_shift_is_no_here_document) {
+  const std::string script =
+      "echo \"use <<EOF to start\"\n"
+      "false\n"
+      "echo $((1<<2))\n"
+      "echo two # see <<EOF\n"
+      "cat <<EOF\n"
+      "x\n"
+      "EOF\n"
+      "echo '<<2'\n"
+      "2\n";
+  const auto commands = split_script(script, shell_says_complete);
+  EXPECT_EQ(commands, (V{"echo \"use <<EOF to start\"", "false", "echo $((1<<2))",
+                         "echo two # see <<EOF", "cat <<EOF\nx\nEOF", "echo '<<2'", "2"}));
 }
 
 TEST(split_script, keeps_multi_line_commands_whole) {
