@@ -26,7 +26,8 @@ Exit status with targets (-H, --hosts-file, repl, script): 0 when every command 
 on every target; otherwise the worst that happened anywhere: 125 a target could not be
 reached or started, or its shell died (it runs no more commands); else 124 a command timed
 out; else 1 a command exited non-zero. 130 after Ctrl-C (which interrupts the running
-commands, not tether); 141 when the reader of the output went away; 2 for bad usage.)";
+commands, not tether); 143 / 129 after SIGTERM / SIGHUP (commands interrupted, sessions
+closed); 141 when the reader of the output went away; 2 for bad usage.)";
 
 constexpr const char* run_examples = R"(
 Each COMMAND runs in the same shell, in order, so `cd /tmp` then `pwd` prints /tmp.
