@@ -104,6 +104,7 @@ bool has_delimiter_line(std::string_view rest, std::string_view delimiter, bool 
     const auto end = rest.find('\n');
     std::string_view line = rest.substr(0, end);
     rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 1);
+    if (line.ends_with('\r')) line.remove_suffix(1);
     if (strip_tabs) line.remove_prefix(std::min(line.find_first_not_of('\t'), line.size()));
     if (line == delimiter) return true;
   }
@@ -118,7 +119,9 @@ std::vector<std::string> split_script(std::string_view script, const completenes
   std::vector<std::pair<std::string, bool>> open_heredocs;
   while (!script.empty()) {
     const auto end = script.find('\n');
-    const std::string_view line = script.substr(0, end);
+    std::string_view line = script.substr(0, end);
+    // A file written on Windows ends its lines with CR LF: the CR is no part of the command.
+    if (line.ends_with('\r')) line.remove_suffix(1);
     script.remove_prefix(end == std::string_view::npos ? script.size() : end + 1);
 
     if (!open_heredocs.empty()) {
@@ -165,9 +168,19 @@ bool shell_says_complete(const std::string& text) {
   // scripts for any shell best; /bin/sh where there is no bash.
   const char* shell = ::access("/bin/bash", X_OK) == 0 ? "/bin/bash" : "/bin/sh";
   const char* argv[] = {shell, "-n", "-c", text.c_str(), nullptr};
+  // Its messages are read below: in English, whatever the user's locale.
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    if (std::string_view(*entry).starts_with("LC_ALL=")) continue;
+    environment.emplace_back(*entry);
+  }
+  environment.emplace_back("LC_ALL=C");
+  std::vector<char*> envp;
+  for (auto& entry : environment) envp.push_back(entry.data());
+  envp.push_back(nullptr);
   pid_t child = -1;
   const int failed =
-      ::posix_spawn(&child, shell, &actions, nullptr, const_cast<char* const*>(argv), environ);
+      ::posix_spawn(&child, shell, &actions, nullptr, const_cast<char* const*>(argv), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   ::close(pipe_fds[1]);
   std::string said;

@@ -44,6 +44,15 @@ TEST(split_script, a_quoted_or_arithmetic_shift_is_no_here_document) {
                          "echo two # see <<EOF", "cat <<EOF\nx\nEOF", "echo '<<2'", "2"}));
 }
 
+TEST(split_script, crlf_line_ends_are_no_part_of_the_commands) {
+  const auto commands = split_script(
+      "f() {\r\n  echo in f\r\n}\r\nif true; then\r\n  f\r\nfi\r\ncat <<EOF\r\nx\r\nEOF\r\n"
+      "echo done\r\n",
+      shell_says_complete);
+  EXPECT_EQ(commands, (V{"f() {\n  echo in f\n}", "if true; then\n  f\nfi", "cat <<EOF\nx\nEOF",
+                         "echo done"}));
+}
+
 TEST(split_script, keeps_multi_line_commands_whole) {
   const std::string script =
       "#!/bin/sh\n"
