@@ -327,22 +327,24 @@ TEST_F(ssh_native, a_kill_given_up_on_a_frozen_link_still_arrives_when_it_thaws)
   options.interrupt_grace = 0.5s;
   session shell(options);
   const pid_t server_side = std::stoi(shell.run("echo $PPID").out);
+  // A command of this test's own: no other run's leftover can be taken for it.
+  const std::string command = "sleep 317." + std::to_string(::getpid());
   // Thaw once the kill has been given up (1 s timeout + 0.5 s grace + 2 s for the kill).
   std::thread thaw([server_side] {
     std::this_thread::sleep_for(4s);
     ::kill(server_side, SIGCONT);
   });
   std::error_code ec;
-  const auto& frozen = shell.run("kill -STOP $PPID; sleep 317", {}, ec);
+  const auto& frozen = shell.run("kill -STOP $PPID; " + command, {}, ec);
   thaw.join();
   EXPECT_TRUE(frozen.timed_out) << frozen.error;
   EXPECT_TRUE(frozen.restarted) << frozen.error;
   // The restarted shell is on the same connection; its reads take the kill's last steps.
-  for (int i = 0; i < 50 && process_running("^sleep 317"); ++i) {
+  for (int i = 0; i < 50 && process_running("^" + command + "$"); ++i) {
     shell.run("true");
     std::this_thread::sleep_for(100ms);
   }
-  EXPECT_FALSE(process_running("^sleep 317")) << "the command outlived its session";
+  EXPECT_FALSE(process_running("^" + command + "$")) << "the command outlived its session";
   EXPECT_EQ(shell.run("echo fine").out, "fine\n");
 }
 
