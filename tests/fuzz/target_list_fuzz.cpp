@@ -35,7 +35,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::string why;
   for (const auto& entry : tether::cli::parse_hosts_file(input, why)) {
-    if (entry.empty() || entry.find_first_of(" \t\n#") != std::string::npos) std::abort();
+    // A local shell's command line may have words ("local:bash --norc"); a host has none.
+    const char* never = entry.starts_with("local:") ? "\n#" : " \t\n#";
+    if (entry.empty() || entry.find_first_of(never) != std::string::npos) std::abort();
     check_target(entry);
   }
   std::size_t total = 0;
