@@ -100,15 +100,20 @@ bool libssh_channel_transport::advance_interrupts() const {
       std::chrono::steady_clock::now() >= *interrupts_until_) {
     // Given up (the command then ends with what it has): what is still on its way must not
     // arrive during the next command.
-    for (auto& pending : interrupts_) {
-      connection_->linger(std::move(pending.side), pending.harmful_late);
-    }
     ended += interrupts_.size();
-    interrupts_.clear();
+    let_go_of_interrupts();
   }
   if (interrupts_.empty()) interrupts_until_.reset();
   if (ended > 0) side_ended_ = true;
   return ended > 0;
+}
+
+// Signals still on their way go to the connection, which sees them settled (see
+// connection::core::linger).
+void libssh_channel_transport::let_go_of_interrupts() const {
+  for (auto& pending : interrupts_)
+    connection_->linger(std::move(pending.side), pending.harmful_late);
+  interrupts_.clear();
 }
 
 // Any read on the connection (this shell's, or another session's on the same connection) may
@@ -205,10 +210,7 @@ void libssh_channel_transport::send_signal(const char* signal_name) {
 void libssh_channel_transport::stop(int) noexcept {
   if (stopped_ || channel_ == nullptr) return;
   stopped_ = true;
-  for (auto& pending : interrupts_) {
-    connection_->linger(std::move(pending.side), pending.harmful_late);
-  }
-  interrupts_.clear();
+  let_go_of_interrupts();
   interrupts_until_.reset();
   if (!ended_ && !kill_sent_ && remote_pid_ > 0 && ssh_is_connected(connection_->handle) != 0) {
     // No process of the shell may outlive the session: wait (a bounded time) for the kill.

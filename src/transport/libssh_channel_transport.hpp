@@ -53,6 +53,7 @@ class libssh_channel_transport final : public transport {
   [[nodiscard]] std::string kill_command(const char* signal_name) const;
   void send_signal(const char* signal_name);
   bool advance_interrupts() const;  // true when one has ended
+  void let_go_of_interrupts() const;
 
   static constexpr std::chrono::seconds interrupt_give_up{2};
   static constexpr std::chrono::milliseconds side_channel_check{5};
