@@ -25,6 +25,17 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
+// - bash gets lines of its own, `__Tc='cmd';__B;echo n1"n2:$?"`: bash spends more on each
+//   simple command and function call than on the bytes (measured with callgrind, bash 5.2:
+//   about 8,000 instructions per simple command, 20,000 per function call, 200 per byte read).
+//   So one function call instead of two, and the markers printed by the line itself. The
+//   command goes in a variable, not as an argument, so it still sees no positional parameters;
+//   the nonce is on the line, never in a variable the command could print. The interrupt trap
+//   leaves whichever function the shell is in, except at the top level and in __T / __Ti,
+//   which print the markers themselves: bash's FUNCNAME tells them apart, so no busy flag is
+//   set or cleared per command. Measured against __T lines: 1.3 us less per command (20.1 ->
+//   18.8 us for `true`, one CPU), though the line is 14 bytes longer (each byte costs bash
+//   about 0.2 us: a read() each). The nonce halves stay apart on the line, as in __T lines.
 void append_single_quoted(std::string& out, std::string_view text) {
   out += '\'';
   for (char c : text) {
@@ -48,6 +59,7 @@ std::string prelude(const prelude_options& options) {
     text += eval[0] == 'e' ? "if (eval 'if' ; exit 0) 2>/dev/null; then\n" : "else\n";
     text += "__tether_run() { " + std::string(eval) + " \"$__tether_cmd\"" + null_stdin + "; }\n";
     text += "__tether_in() { " + std::string(eval) + " \"$__tether_cmd\" <\"$__tether_f\"; }\n";
+    text += "__B() { " + std::string(eval) + " \"$__Tc\"" + null_stdin + "; }\n";
   }
   text += "fi\n";
   // __tether_cmd is set only while a command runs, and doubles as the busy flag: an interrupt
@@ -67,6 +79,17 @@ std::string prelude(const prelude_options& options) {
       "rm -f \"$__tether_f\"; echo \"$3$4:$__tether_s\";";
   text += stderr_marker ? " printf '%s%s\\n' \"$3\" \"$4\" >&2; }\n" : " }\n";
   text += "trap '[ -n \"$__tether_cmd\" ] && return 130' INT\n";
+  // bash's trap, for its __B lines (see above); ksh93 gets one like it, naming the running
+  // function in ${.sh.fun} (a substitution the other shells cannot even parse, hence the
+  // quotes). ksh93 may run the trap of a SIGINT that came as a command ended only once the next
+  // command line runs: with the busy flag, the trap's `return` then left __T, whose markers
+  // never came; or, the flag left set, a later `return` outside any function ended the shell.
+  text +=
+      "[ -n \"${BASH_VERSION-}\" ] && "
+      "trap 'case ${FUNCNAME-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
+  text +=
+      "case ${KSH_VERSION-} in *' 93'*) "
+      "trap 'case ${.sh.fun} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT;; esac\n";
   return text;
 }
 
@@ -94,9 +117,28 @@ std::string printf_format_for(std::string_view bytes) {
 }
 
 std::string encode_command(std::string_view command, const nonce& marker,
-                           const std::optional<std::string>& stdin_data) {
+                           const std::optional<std::string>& stdin_data, const line_style& style) {
   std::string line;
-  line.reserve(command.size() + marker.first.size() + marker.second.size() + 24);
+  line.reserve(command.size() + marker.first.size() + marker.second.size() + 48);
+  if (style.bash && !stdin_data) {
+    line += "__Tc=";
+    append_single_quoted(line, command);
+    line += ";__B;echo ";
+    line += marker.first;
+    line += '"';
+    line += marker.second;
+    line += ":$?\"";
+    if (style.end_markers == markers::both) {
+      // A space before >&2: a nonce half of digits only would otherwise name a descriptor.
+      line += ";printf '%s%s\\n' ";
+      line += marker.first;
+      line += ' ';
+      line += marker.second;
+      line += " >&2";
+    }
+    line += '\n';
+    return line;
+  }
   line += stdin_data ? "__Ti " : "__T ";
   append_single_quoted(line, command);
   if (stdin_data) {

@@ -41,11 +41,22 @@ struct prelude_options {
 /// them once keeps every later command line short: bash reads its stdin one byte per read().
 std::string prelude(const prelude_options& options = {});
 
+/// How command lines are written for the shell at the other end, once the handshake has told
+/// which shell that is.
+struct line_style {
+  /// The markers the prelude was told to print (prelude_options::end_markers).
+  markers end_markers = markers::both;
+  /// The shell is bash: command lines use its own entry point, `__B` (see the prelude).
+  bool bash = false;
+};
+
 /// The bytes that run `command` in the session and then print its end markers: on stdout
-/// `<nonce>:<status>\n`, on stderr `<nonce>\n`. With `stdin_data`, the command reads those
-/// bytes (written to a temporary file on the shell's side) instead of /dev/null.
+/// `<nonce>:<status>\n`, on stderr `<nonce>\n` (unless style.end_markers says stdout only).
+/// With `stdin_data`, the command reads those bytes (written to a temporary file on the
+/// shell's side) instead of /dev/null.
 std::string encode_command(std::string_view command, const nonce& marker,
-                           const std::optional<std::string>& stdin_data = std::nullopt);
+                           const std::optional<std::string>& stdin_data = std::nullopt,
+                           const line_style& style = {});
 
 /// `bytes` as a printf(1) format that prints exactly those bytes in every POSIX shell:
 /// `%` and `\` doubled, NUL and non-ASCII bytes as three-digit octal escapes.

@@ -111,7 +111,7 @@ void command_run::check_progress(clock::time_point now) {
     if (const auto until = channel_.interrupt_in_flight(); until && now < *until) return;
     // Without a stderr marker, the stderr the command wrote is in its pipe by now (see
     // protocol::markers::stdout_only): one read takes it, as the pipe holds at most 1 MiB.
-    if (channel_.streams_ordered()) channel_.drain(*this, 2);
+    if (channel_.streams_ordered()) channel_.complete_stderr(*this);
     result_.exit_status = decoder_.exit_status();
     end(state::finished, now);
     return;

@@ -7,6 +7,7 @@
 
 #include "loop/poll_wait.hpp"
 #include "protocol/command_encoder.hpp"
+#include "protocol/handshake.hpp"
 #include "session/nonce.hpp"
 #include "session/shell_launch.hpp"
 #include "tether/quote.hpp"
@@ -188,8 +189,7 @@ void session_core::begin_handshake() {
       protocol::prelude({.end_markers = channel_->streams_ordered() ? protocol::markers::stdout_only
                                                                     : protocol::markers::both,
                          .commands_on_fd3 = channel_->commands_on_own_fd()});
-  // The shell's own pid: the process group a remote interrupt is sent to.
-  line += protocol::encode_command("echo $$", marker);
+  line += protocol::encode_command(protocol::handshake_command, marker);
   run_.emplace(*channel_, std::move(line), marker.joined(), limits, leftovers_);
   phase_ = phase::handshake;
 }
@@ -212,7 +212,11 @@ void session_core::handshake_done() {
     fail_start(error(errc::start_failed, message, run_->outcome()));
     return;
   }
-  channel_->set_shell_pid(last_line_number(run_->outcome().out));
+  const auto facts = protocol::read_handshake(run_->outcome().out);
+  channel_->set_shell_pid(facts.pid);
+  line_style_ = {.end_markers = channel_->streams_ordered() ? protocol::markers::stdout_only
+                                                            : protocol::markers::both,
+                 .bash = facts.bash};
   setup_index_ = 0;
   next_setup();
 }
@@ -324,7 +328,8 @@ void session_core::start_command(std::string_view command, const run_options& op
       .output_cap = options.output_cap,
       .on_output = &command_options_.on_output};
   const auto marker = make_nonce();
-  run_.emplace(*channel_, protocol::encode_command(command, marker, command_options_.stdin_data),
+  run_.emplace(*channel_,
+               protocol::encode_command(command, marker, command_options_.stdin_data, line_style_),
                marker.joined(), limits, leftovers_, std::exchange(stale_marker_, {}));
   phase_ = phase::command;
 }

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "protocol/command_encoder.hpp"
 #include "session/command_run.hpp"
 #include "tether/error.hpp"
 #include "tether/session.hpp"
@@ -125,6 +126,7 @@ class session_core {
   std::optional<transport::ssh_command> ssh_;  // set for sessions over ssh
   bool ordered_streams_ = false;               // see protocol::markers
   bool commands_on_fd3_ = false;               // see protocol::prelude_options
+  protocol::line_style line_style_;            // how command lines are written (handshake)
 
   // Native SSH: the connection the shell's channel lives on; `native_target_` set when this
   // session made the connection itself (and so may make it again after it drops).

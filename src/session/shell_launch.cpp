@@ -56,18 +56,6 @@ std::vector<std::string> argv_for_command_line(const std::string& line) {
   return {"/bin/sh", "-c", (starts_with_assignment ? "exec env " : "exec ") + line};
 }
 
-// The number on the last line of `text` (login banners may come before it); -1 if none.
-int last_line_number(const std::string& text) {
-  std::string_view rest(text);
-  while (!rest.empty() && rest.back() == '\n') rest.remove_suffix(1);
-  rest = rest.substr(rest.rfind('\n') == std::string_view::npos ? 0 : rest.rfind('\n') + 1);
-  if (rest.empty() || rest.size() > 9 ||
-      !std::all_of(rest.begin(), rest.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return -1;
-  }
-  return std::stoi(std::string(rest));
-}
-
 transport::ssh_command ssh_command_for_target(const std::string& text,
                                               const ssh_options& settings) {
   std::string why;

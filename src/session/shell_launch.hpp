@@ -24,9 +24,6 @@ int normalise_status(int status);
 /// The argv that runs a command line such as "bash --norc" or "FOO=1 zsh" as the shell itself.
 std::vector<std::string> argv_for_command_line(const std::string& line);
 
-/// The number on the last line of `text` (login banners may come before it); -1 if none.
-int last_line_number(const std::string& text);
-
 /// The ssh client command for "ssh://[user@]host[:port]"; throws errc::invalid_argument.
 transport::ssh_command ssh_command_for_target(const std::string& text, const ssh_options& settings);
 

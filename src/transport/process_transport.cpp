@@ -109,6 +109,12 @@ void process_transport::note_exit() {
   }
 }
 
+// One read: it takes up to a whole grown pipe. Stdout is not read again: anything after the
+// marker there is a background process's, and waits for the next command, as it would anyway.
+void process_transport::complete_stderr(byte_sink& sink) {
+  if (child_.stderr_fd) read_once(child_.stderr_fd, output_stream::err, err_grown_, sink);
+}
+
 void process_transport::drain(byte_sink& sink, int rounds) {
   for (int round = 0; round < rounds; ++round) {
     bool more = false;

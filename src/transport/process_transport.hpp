@@ -30,6 +30,7 @@ class process_transport final : public transport {
   std::size_t write_some(std::string_view bytes, std::error_code& ec) override;
   [[nodiscard]] bool ended() const override { return exit_status_.has_value(); }
   void drain(byte_sink& sink, int rounds = 4096) override;
+  void complete_stderr(byte_sink& sink) override;
   [[nodiscard]] bool streams_ordered() const override { return ordered_; }
   [[nodiscard]] bool commands_on_own_fd() const override { return commands_on_fd3_; }
   [[nodiscard]] std::string end_description() const override;

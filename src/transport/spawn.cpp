@@ -12,6 +12,9 @@
 
 #include <array>
 #include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
 
 #include "tether/error.hpp"
 
@@ -53,9 +56,9 @@ bool is_executable_file(const std::string& path) {
 }
 
 // Runs in the child between fork and exec: only async-signal-safe calls, no allocation.
-[[noreturn]] void run_child(const char* path, char* const* argv, const char* working_directory,
-                            int child_stdin, int child_stdout, int child_stderr, int error_fd,
-                            bool commands_on_fd3) {
+[[noreturn]] void run_child(const char* path, char* const* argv, char* const* envp,
+                            const char* working_directory, int child_stdin, int child_stdout,
+                            int child_stderr, int error_fd, bool commands_on_fd3) {
   auto fail = [error_fd](int stage_errno) { fail_in_child(error_fd, stage_errno); };
 
   // Dispositions first, while every signal is still blocked (the parent blocked them around
@@ -97,8 +100,23 @@ bool is_executable_file(const std::string& path) {
   sigset_t empty;
   ::sigemptyset(&empty);
   ::sigprocmask(SIG_SETMASK, &empty, nullptr);
-  ::execve(path, argv, environ);
+  ::execve(path, argv, envp);
   fail_in_child(error_fd, errno);
+}
+
+// The program's environment, with `_` naming the program run, as a shell sets it for the
+// commands it runs. Inherited as it is, `_` names our own program, and ksh93 takes a `_` that
+// is no shell of its kind for a sign that it runs a script some other program could not exec:
+// it then hands the script to $SHELL, so "ksh" silently ran bash.
+std::vector<char*> environment_for(std::string& underscore, const std::string& path) {
+  underscore = "_=" + path;
+  std::vector<char*> envp;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    if (std::strncmp(*entry, "_=", 2) != 0) envp.push_back(*entry);
+  }
+  envp.push_back(underscore.data());
+  envp.push_back(nullptr);
+  return envp;
 }
 
 // glibc 2.36's <sys/pidfd.h> declares pidfd_open without extern "C", so C++ cannot link it.
@@ -141,6 +159,8 @@ spawned_child spawn_with_pipes(const std::vector<std::string>& argv,
   for (const auto& word : argv) child_argv.push_back(const_cast<char*>(word.c_str()));
   child_argv.push_back(nullptr);
   const char* child_dir = working_directory.empty() ? nullptr : working_directory.c_str();
+  std::string underscore;
+  const std::vector<char*> child_envp = environment_for(underscore, path);
 
   pipe_pair in = make_pipe();
   pipe_pair out = make_pipe();
@@ -155,8 +175,9 @@ spawned_child spawn_with_pipes(const std::vector<std::string>& argv,
   ::pthread_sigmask(SIG_SETMASK, &all, &previous);
   const pid_t pid = ::fork();
   if (pid == 0) {
-    run_child(path.c_str(), child_argv.data(), child_dir, in.read_end.get(), out.write_end.get(),
-              err.write_end.get(), exec_error.write_end.get(), commands_on_fd3);
+    run_child(path.c_str(), child_argv.data(), child_envp.data(), child_dir, in.read_end.get(),
+              out.write_end.get(), err.write_end.get(), exec_error.write_end.get(),
+              commands_on_fd3);
   }
   const int fork_errno = errno;
   ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);

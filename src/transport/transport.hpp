@@ -49,6 +49,9 @@ class transport {
   /// Read what is readable now, without waiting, at most `rounds` reads per stream (after
   /// the shell ended, or to complete stderr after the stdout marker).
   virtual void drain(byte_sink& sink, int rounds = 4096) = 0;
+  /// For a transport whose streams are ordered, after the stdout marker: take in the stderr
+  /// the command wrote, which is all readable by now (see protocol::markers::stdout_only).
+  virtual void complete_stderr(byte_sink& sink) { drain(sink, 2); }
 
   /// The shell writes straight into the pipes we read, so that the kernel keeps its stdout and
   /// stderr in order with each other (see protocol::markers::stdout_only).

@@ -1,22 +1,23 @@
-// libFuzzer target: encoding any command and any stdin bytes. The encoded line must be a single
-// shell line (every newline of the command inside single quotes) that ends in the marker
-// halves, and printf_format_for must only emit bytes a printf format passes through as-is.
+// libFuzzer target: encoding any command and any stdin bytes, in both line styles. An encoded
+// line must be a single shell line (every newline of the command inside single quotes) that
+// ends as its style says (the marker halves, or bash's marker echo), and printf_format_for must
+// only emit bytes a printf format passes through as-is.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "protocol/command_encoder.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  const std::string input(reinterpret_cast<const char*>(data), size);
-  const tether::protocol::nonce marker{"aaaa1111", "bbbb2222"};
-  const std::string line = tether::protocol::encode_command(input, marker, input);
-  const std::string tail = " aaaa1111 bbbb2222\n";
+namespace {
+
+void check_line(const std::string& line, std::string_view tail) {
   if (line.size() < tail.size() ||
       line.compare(line.size() - tail.size(), tail.size(), tail) != 0) {
     std::abort();
   }
-  // Outside single quotes there must be no newline but the last: walk the quoting.
+  // Outside single quotes there must be no newline but the last: walk the quoting. The tail's
+  // own double quotes hold no single quote or newline.
   bool quoted = false;
   for (std::size_t i = 0; i + 1 < line.size(); ++i) {
     if (!quoted && line[i] == '\\') {
@@ -27,6 +28,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!quoted && line[i] == '\n') std::abort();
   }
   if (quoted) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string input(reinterpret_cast<const char*>(data), size);
+  const tether::protocol::nonce marker{"aaaa1111", "bbbb2222"};
+  using tether::protocol::encode_command;
+  check_line(encode_command(input, marker, input), " aaaa1111 bbbb2222\n");
+  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
+                                          .bash = true};
+  const std::string bash_line = encode_command(input, marker, std::nullopt, bash);
+  check_line(bash_line, "';__B;echo aaaa1111\"bbbb2222:$?\"\n");
+  if (bash_line.rfind("__Tc='", 0) != 0) std::abort();
   for (char c : tether::protocol::printf_format_for(input)) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte == 0 || byte >= 0x80) std::abort();

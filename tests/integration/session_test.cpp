@@ -39,6 +39,7 @@ class session_test : public hygiene_fixture_with_param<shell_case> {
     } else {
       options.shell_argv = GetParam().argv;
     }
+    if (!GetParam().remote_shell.empty()) options.ssh.remote_shell = GetParam().remote_shell;
     return session(std::move(options));
   }
 
@@ -113,10 +114,11 @@ TEST_P(session_test, commands_inherit_only_stdin_stdout_and_stderr) {
   // The command stream (on stdin or on a descriptor of the shell's own) never reaches a
   // command: a command sees /dev/null as stdin and no other descriptor of ours. (The pause
   // lets the child exec first: until then a forked bash still holds its script descriptor,
-  // which is close-on-exec.)
+  // which is close-on-exec. /bin/sleep, because ksh93's own sleep is a built-in: its child
+  // would be a forked ksh93 that never execs.)
   auto shell = open();
   const auto& done = shell.run(
-      "sleep 5 & child=$!; sleep 0.3; ls /proc/$child/fd | tr '\\n' ' '; readlink "
+      "/bin/sleep 5 & child=$!; sleep 0.3; ls /proc/$child/fd | tr '\\n' ' '; readlink "
       "/proc/$child/fd/0; "
       "kill $child");
   EXPECT_EQ(done.out, "0 1 2 /dev/null\n");
@@ -322,6 +324,28 @@ TEST_P(session_test, xtrace_does_not_break_the_framing) {
   // (The trace itself, where the shell writes one, is the command's stderr.)
   shell.run("set +x");
   EXPECT_EQ(shell.run("echo after").out, "after\n");
+}
+
+TEST_P(session_test, a_debug_trap_does_not_break_the_framing) {
+  // bash, zsh and ksh run a DEBUG trap before every command, the framing's own included.
+  auto shell = open();
+  shell.run("trap 'debug_seen=yes' DEBUG");  // dash, busybox and mksh refuse it: no matter
+  const auto& done = shell.run("echo one; (exit 4)");
+  EXPECT_EQ(done.out, "one\n");
+  EXPECT_EQ(done.exit_status, 4);
+  const auto& slow = shell.run("sleep 30", {.timeout = seconds{0.5}});
+  EXPECT_TRUE(slow.timed_out);
+  EXPECT_FALSE(slow.restarted);
+  EXPECT_EQ(shell.run("echo two").out, "two\n");
+}
+
+TEST_P(session_test, bash_gets_lines_of_its_own) {
+  // Checks that the faster bash lines are in use where they should be: they hand the command
+  // over in __Tc, which then holds the command's own text.
+  const bool bash = GetParam().name == "bash" || GetParam().remote_shell == "bash";
+  auto shell = open();
+  const auto& done = shell.run("echo \"${__Tc-none}\"");
+  EXPECT_EQ(done.out, bash ? "echo \"${__Tc-none}\"\n" : "none\n");
 }
 
 TEST_P(session_test, stdin_data_survives_noclobber) {

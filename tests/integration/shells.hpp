@@ -14,7 +14,8 @@ struct shell_case {
   std::string name;
   std::vector<std::string> argv;
   std::string ssh_alias;
-  bool native = false;  ///< libssh instead of the ssh client
+  bool native = false;       ///< libssh instead of the ssh client
+  std::string remote_shell;  ///< over SSH, instead of /bin/sh
   [[nodiscard]] bool over_ssh() const { return !ssh_alias.empty(); }
 };
 
@@ -25,10 +26,12 @@ inline std::vector<shell_case> all_shells() {
 }
 
 /// The same suite over SSH: to an account whose login shell is /bin/sh, and to one whose login
-/// shell is tcsh (Tether must start /bin/sh there anyway).
+/// shell is tcsh (Tether must start /bin/sh there anyway); and bash at the other end, which
+/// gets command lines of its own, here with both end markers (a relay's streams).
 inline std::vector<shell_case> ssh_shells() {
   return {{"ssh_openssh", {}, "tether-test"},
           {"ssh_openssh_tcsh_login", {}, "tether-test-tcsh"},
+          {"ssh_openssh_bash", {}, "tether-test", false, "bash"},
           {"ssh_libssh", {}, "tether-test", true},
           {"ssh_libssh_tcsh_login", {}, "tether-test-tcsh", true}};
 }

@@ -1,4 +1,5 @@
 #include "protocol/command_encoder.hpp"
+#include "protocol/handshake.hpp"
 
 #include <gtest/gtest.h>
 
@@ -28,6 +29,44 @@ TEST(command_encoder, stdin_data_uses_the_stdin_entry_point) {
   EXPECT_EQ(encode_command("cat", marker, std::string("x")), "__Ti 'cat' 'x' aaaa1111 bbbb2222\n");
 }
 
+TEST(command_encoder, bash_lines_carry_the_command_in_a_variable_and_print_the_marker) {
+  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
+                                          .bash = true};
+  EXPECT_EQ(encode_command("echo 'a b'", marker, std::nullopt, bash),
+            "__Tc='echo '\\''a b'\\''';__B;echo aaaa1111\"bbbb2222:$?\"\n");
+}
+
+TEST(command_encoder, bash_lines_print_the_stderr_marker_when_both_are_needed) {
+  // The space before >&2: a nonce half of digits only would otherwise name a descriptor.
+  const nonce digits{"aaaa1111", "22222"};
+  EXPECT_EQ(encode_command("true", digits, std::nullopt, {.bash = true}),
+            "__Tc='true';__B;echo aaaa1111\"22222:$?\";printf '%s%s\\n' aaaa1111 22222 >&2\n");
+}
+
+TEST(command_encoder, bash_lines_never_hold_the_joined_marker) {
+  // A pty may echo the line back: the marker as printed must not be in it.
+  const auto line = encode_command("echo aaaa1111bbbb2222", marker, std::nullopt, {.bash = true});
+  EXPECT_EQ(line.find(marker.joined(), line.find(';')), std::string::npos);
+}
+
+TEST(command_encoder, bash_sends_stdin_data_through_the_common_entry_point) {
+  EXPECT_EQ(encode_command("cat", marker, std::string("x"), {.bash = true}),
+            "__Ti 'cat' 'x' aaaa1111 bbbb2222\n");
+}
+
+TEST(handshake, reads_the_pid_and_whether_the_shell_is_bash) {
+  using tether::protocol::read_handshake;
+  EXPECT_EQ(read_handshake("1234\n").pid, 1234);
+  EXPECT_FALSE(read_handshake("1234\n").bash);
+  const auto bash = read_handshake("Welcome!\nlast login: today\n77 bash\n");
+  EXPECT_EQ(bash.pid, 77);
+  EXPECT_TRUE(bash.bash);
+  EXPECT_EQ(read_handshake("").pid, -1);
+  EXPECT_EQ(read_handshake("no pid here\n").pid, -1);
+  EXPECT_EQ(read_handshake("1234567890\n").pid, -1);  // more digits than a pid has
+  EXPECT_FALSE(read_handshake("12 zsh\n").bash);
+}
+
 TEST(command_encoder, printf_format_escapes_what_printf_interprets) {
   EXPECT_EQ(printf_format_for("100%"), "100%%");
   EXPECT_EQ(printf_format_for("a\\nb"), "a\\\\nb");
@@ -40,6 +79,7 @@ TEST(command_encoder, prelude_defines_the_entry_points) {
   const auto text = tether::protocol::prelude();
   EXPECT_NE(text.find("__T()"), std::string_view::npos);
   EXPECT_NE(text.find("__Ti()"), std::string_view::npos);
+  EXPECT_NE(text.find("__B()"), std::string_view::npos);
   EXPECT_EQ(text.back(), '\n');
 }
 
