@@ -25,17 +25,18 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
-// - bash gets lines of its own, `__Tc='cmd';__B;echo n1"n2:$?"`: bash spends more on each
+// - bash gets lines of its own, `__B='cmd';__B;echo AAAAA\BBBBB:$?`: bash spends more on each
 //   simple command and function call than on the bytes (measured with callgrind, bash 5.2:
-//   about 8,000 instructions per simple command, 20,000 per function call, 200 per byte read).
-//   So one function call instead of two, and the markers printed by the line itself. The
-//   command goes in a variable, not as an argument, so it still sees no positional parameters;
-//   the nonce is on the line, never in a variable the command could print. The interrupt trap
-//   leaves whichever function the shell is in, except at the top level and in __T / __Ti,
-//   which print the markers themselves: bash's FUNCNAME tells them apart, so no busy flag is
-//   set or cleared per command. Measured against __T lines: 1.3 us less per command (20.1 ->
-//   18.8 us for `true`, one CPU), though the line is 14 bytes longer (each byte costs bash
-//   about 0.2 us: a read() each). The nonce halves stay apart on the line, as in __T lines.
+//   about 8,000 instructions per simple command, 20,000 per function call, 200 per byte read),
+//   though each byte still costs about 0.2 us (a read() of its own). So one function call
+//   instead of two, and the markers printed by the line itself. The command goes in a variable
+//   (bash keeps variables and functions apart, so __B can name both), not in an argument, so it
+//   still sees no positional parameters; the nonce is on the line, never in a variable the
+//   command could print, and a backslash keeps its halves apart there. The interrupt trap leaves
+//   whichever function the shell is in, except at the top level and in __T / __Ti, which print
+//   the markers themselves: bash's FUNCNAME tells them apart, so no busy flag is set or cleared
+//   per command. Measured against __T lines, `true` on one CPU: 20.1 -> 18.8 us in a bare C
+//   driver, and Tether itself went from 1.09 to 1.00 x the floor (bench/compare_floor.sh).
 void append_single_quoted(std::string& out, std::string_view text) {
   out += '\'';
   for (char c : text) {
@@ -59,7 +60,7 @@ std::string prelude(const prelude_options& options) {
     text += eval[0] == 'e' ? "if (eval 'if' ; exit 0) 2>/dev/null; then\n" : "else\n";
     text += "__tether_run() { " + std::string(eval) + " \"$__tether_cmd\"" + null_stdin + "; }\n";
     text += "__tether_in() { " + std::string(eval) + " \"$__tether_cmd\" <\"$__tether_f\"; }\n";
-    text += "__B() { " + std::string(eval) + " \"$__Tc\"" + null_stdin + "; }\n";
+    text += "__B() { " + std::string(eval) + " \"$__B\"" + null_stdin + "; }\n";
   }
   text += "fi\n";
   // __tether_cmd is set only while a command runs, and doubles as the busy flag: an interrupt
@@ -121,13 +122,13 @@ std::string encode_command(std::string_view command, const nonce& marker,
   std::string line;
   line.reserve(command.size() + marker.first.size() + marker.second.size() + 48);
   if (style.bash && !stdin_data) {
-    line += "__Tc=";
+    line += "__B=";
     append_single_quoted(line, command);
     line += ";__B;echo ";
     line += marker.first;
-    line += '"';
+    line += '\\';  // keeps the halves apart on the line: the shell drops it before a letter
     line += marker.second;
-    line += ":$?\"";
+    line += ":$?";
     if (style.end_markers == markers::both) {
       // A space before >&2: a nonce half of digits only would otherwise name a descriptor.
       line += ";printf '%s%s\\n' ";

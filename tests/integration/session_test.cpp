@@ -341,11 +341,11 @@ TEST_P(session_test, a_debug_trap_does_not_break_the_framing) {
 
 TEST_P(session_test, bash_gets_lines_of_its_own) {
   // Checks that the faster bash lines are in use where they should be: they hand the command
-  // over in __Tc, which then holds the command's own text.
+  // over in __B, which then holds the command's own text.
   const bool bash = GetParam().name == "bash" || GetParam().remote_shell == "bash";
   auto shell = open();
-  const auto& done = shell.run("echo \"${__Tc-none}\"");
-  EXPECT_EQ(done.out, bash ? "echo \"${__Tc-none}\"\n" : "none\n");
+  const auto& done = shell.run("echo \"${__B-none}\"");
+  EXPECT_EQ(done.out, bash ? "echo \"${__B-none}\"\n" : "none\n");
 }
 
 TEST_P(session_test, stdin_data_survives_noclobber) {
