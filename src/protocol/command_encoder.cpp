@@ -25,14 +25,14 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
-// - bash gets lines of its own, `__B='cmd';__B;echo AAAAA\BBBBB:$?`: bash spends more on each
+// - bash gets lines of its own, `__B='cmd';__B;\echo AAAAA"BBBBB:$?"`: bash spends more on each
 //   simple command and function call than on the bytes (measured with callgrind, bash 5.2:
 //   about 8,000 instructions per simple command, 20,000 per function call, 200 per byte read),
 //   though each byte still costs about 0.2 us (a read() of its own). So one function call
 //   instead of two, and the markers printed by the line itself. The command goes in a variable
 //   (bash keeps variables and functions apart, so __B can name both), not in an argument, so it
 //   still sees no positional parameters; the nonce is on the line, never in a variable the
-//   command could print, and a backslash keeps its halves apart there. The interrupt trap leaves
+//   command could print, and the quote keeps its halves apart there. The interrupt trap leaves
 //   whichever function the shell is in, except at the top level and in __T / __Ti, which print
 //   the markers themselves: bash's FUNCNAME tells them apart, so no busy flag is set or cleared
 //   per command. Measured against __T lines, `true` on one CPU: 20.1 -> 18.8 us in a bare C
@@ -60,7 +60,8 @@ std::string prelude(const prelude_options& options) {
     text += eval[0] == 'e' ? "if (eval 'if' ; exit 0) 2>/dev/null; then\n" : "else\n";
     text += "__tether_run() { " + std::string(eval) + " \"$__tether_cmd\"" + null_stdin + "; }\n";
     text += "__tether_in() { " + std::string(eval) + " \"$__tether_cmd\" <\"$__tether_f\"; }\n";
-    text += "__B() { " + std::string(eval) + " \"$__B\"" + null_stdin + "; }\n";
+    // `--`: a command that starts with `-` is no option of eval's (only bash reads __B lines).
+    text += "__B() { " + std::string(eval) + " -- \"$__B\"" + null_stdin + "; }\n";
   }
   text += "fi\n";
   // __tether_cmd is set only while a command runs, and doubles as the busy flag: an interrupt
@@ -80,17 +81,21 @@ std::string prelude(const prelude_options& options) {
       "rm -f \"$__tether_f\"; echo \"$3$4:$__tether_s\";";
   text += stderr_marker ? " printf '%s%s\\n' \"$3\" \"$4\" >&2; }\n" : " }\n";
   text += "trap '[ -n \"$__tether_cmd\" ] && return 130' INT\n";
-  // bash's trap, for its __B lines (see above); ksh93 gets one like it, naming the running
-  // function in ${.sh.fun} (a substitution the other shells cannot even parse, hence the
-  // quotes). ksh93 may run the trap of a SIGINT that came as a command ended only once the next
-  // command line runs: with the busy flag, the trap's `return` then left __T, whose markers
-  // never came; or, the flag left set, a later `return` outside any function ended the shell.
-  text +=
-      "[ -n \"${BASH_VERSION-}\" ] && "
-      "trap 'case ${FUNCNAME-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
-  text +=
-      "case ${KSH_VERSION-} in *' 93'*) "
-      "trap 'case ${.sh.fun} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT;; esac\n";
+  // bash's trap, for its __B lines (see above), and ksh93's like it (${.sh.fun} names the
+  // running function there). ksh93 may run the trap of a SIGINT that came as a command ended
+  // only once the next command line runs: with the busy flag, the trap's `return` then left __T,
+  // whose markers never came, or, the flag left set, a later `return` outside any function ended
+  // the shell. Each shell is recognised by the feature its trap relies on, tried out, not by
+  // BASH_VERSION or KSH_VERSION, which other shells take from the environment. ${.sh.fun} is a
+  // substitution other shells cannot even parse: it is tried in a subshell, and only ksh93 ever
+  // runs the trap that holds it. __tether_lines tells the handshake that bash lines will do:
+  // they also need an eval that takes `--`, which busybox's ash, with its FUNCNAME, has not.
+  text += "__tether_probe() { [ \"${FUNCNAME-}\" = __tether_probe ]; }\n";
+  text += "if __tether_probe && eval -- : 2>/dev/null; then\n__tether_lines=bash\n";
+  text += "trap 'case ${FUNCNAME-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
+  text += "elif (eval '__p() { [ \"${.sh.fun}\" = __p ]; }; __p') 2>/dev/null; then\n";
+  text += "trap 'case ${.sh.fun-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
+  text += "fi\nunset -f __tether_probe\n";
   return text;
 }
 
@@ -124,14 +129,16 @@ std::string encode_command(std::string_view command, const nonce& marker,
   if (style.bash && !stdin_data) {
     line += "__B=";
     append_single_quoted(line, command);
-    line += ";__B;echo ";
+    // `\echo`: quoted, so no alias of the user's can stand in for it. "$?" quoted, or an IFS
+    // holding a digit would split the status.
+    line += ";__B;\\echo ";
     line += marker.first;
-    line += '\\';  // keeps the halves apart on the line: the shell drops it before a letter
+    line += '"';
     line += marker.second;
-    line += ":$?";
+    line += ":$?\"";
     if (style.end_markers == markers::both) {
       // A space before >&2: a nonce half of digits only would otherwise name a descriptor.
-      line += ";printf '%s%s\\n' ";
+      line += ";\\printf '%s%s\\n' ";
       line += marker.first;
       line += ' ';
       line += marker.second;

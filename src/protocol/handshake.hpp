@@ -5,9 +5,9 @@
 namespace tether::protocol {
 
 /// The command a session runs after the prelude, before any of the user's: it prints the
-/// shell's pid (the process group a remote interrupt is sent to), then "bash" if the shell is
-/// bash, which then gets command lines of its own (line_style::bash).
-inline constexpr std::string_view handshake_command = "echo $$ ${BASH_VERSION+bash}";
+/// shell's pid (the process group a remote interrupt is sent to), then "bash" if the prelude
+/// found the shell to be bash, which then gets command lines of its own (line_style::bash).
+inline constexpr std::string_view handshake_command = "echo $$ ${__tether_lines-}";
 
 /// What the handshake's output says about the shell.
 struct shell_facts {

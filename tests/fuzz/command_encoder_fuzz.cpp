@@ -17,7 +17,7 @@ void check_line(const std::string& line, std::string_view tail) {
     std::abort();
   }
   // Outside single quotes there must be no newline but the last: walk the quoting. The tail's
-  // own backslash escapes a letter.
+  // backslash escapes a letter, and its double quotes hold no single quote.
   bool quoted = false;
   for (std::size_t i = 0; i + 1 < line.size(); ++i) {
     if (!quoted && line[i] == '\\') {
@@ -40,7 +40,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
                                           .bash = true};
   const std::string bash_line = encode_command(input, marker, std::nullopt, bash);
-  check_line(bash_line, "';__B;echo aaaa1111\\bbbb2222:$?\n");
+  check_line(bash_line, "';__B;\\echo aaaa1111\"bbbb2222:$?\"\n");
   if (bash_line.rfind("__B='", 0) != 0) std::abort();
   for (char c : tether::protocol::printf_format_for(input)) {
     const auto byte = static_cast<unsigned char>(c);

@@ -348,6 +348,51 @@ TEST_P(session_test, bash_gets_lines_of_its_own) {
   EXPECT_EQ(done.out, bash ? "echo \"${__B-none}\"\n" : "none\n");
 }
 
+TEST_P(session_test, aliases_of_echo_and_printf_do_not_break_the_framing) {
+  // The markers are printed by `echo` and `printf`: an alias of the user's must not stand in.
+  auto shell = open();
+  shell.run("alias echo=: printf=: 2>/dev/null; shopt -s expand_aliases 2>/dev/null; true");
+  const auto& done = shell.run("command printf 'hi\\n'");
+  EXPECT_EQ(done.out, "hi\n");
+  EXPECT_EQ(done.exit_status, 0);
+  EXPECT_FALSE(done.timed_out);
+  EXPECT_FALSE(done.restarted);
+}
+
+TEST_P(session_test, an_ifs_of_digits_does_not_split_the_status) {
+  auto shell = open();
+  shell.run("IFS=0123456789");
+  const auto& done = shell.run("false");
+  EXPECT_EQ(done.exit_status, 1);
+  EXPECT_TRUE(done.error.empty()) << done.error;
+  EXPECT_EQ(shell.run("(exit 10)").exit_status, 10);
+}
+
+TEST_P(session_test, an_interrupt_between_commands_is_harmless_under_nounset) {
+  if (GetParam().over_ssh()) GTEST_SKIP() << "signals the local shell's process group";
+  auto shell = open();
+  shell.run("set -u; X=kept");
+  ::kill(-shell.shell_pid(), SIGINT);  // the shell is idle, reading its next command
+  ::usleep(100 * 1000);
+  const auto& next = shell.run("echo \"$X\"");
+  EXPECT_EQ(next.out, "kept\n");
+  EXPECT_EQ(next.err, "");
+  EXPECT_EQ(next.exit_status, 0);
+}
+
+TEST_P(session_test, bash_version_in_the_environment_fools_nobody) {
+  // dash, zsh and mksh take BASH_VERSION from the environment; only bash's own FUNCNAME makes
+  // a shell get bash lines and the trap that goes with them.
+  ::setenv("BASH_VERSION", "5.2", 1);
+  auto shell = open();
+  ::unsetenv("BASH_VERSION");
+  const auto& slow = shell.run("sleep 30; echo after", {.timeout = seconds{0.5}});
+  EXPECT_TRUE(slow.timed_out);
+  EXPECT_EQ(slow.out, "");
+  EXPECT_EQ(slow.exit_status, 130);
+  EXPECT_FALSE(slow.restarted);
+}
+
 TEST_P(session_test, stdin_data_survives_noclobber) {
   auto shell = open();
   shell.run("set -C");

@@ -33,14 +33,14 @@ TEST(command_encoder, bash_lines_carry_the_command_in_a_variable_and_print_the_m
   const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
                                           .bash = true};
   EXPECT_EQ(encode_command("echo 'a b'", marker, std::nullopt, bash),
-            "__B='echo '\\''a b'\\''';__B;echo aaaa1111\\bbbb2222:$?\n");
+            "__B='echo '\\''a b'\\''';__B;\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_lines_print_the_stderr_marker_when_both_are_needed) {
   // The space before >&2: a nonce half of digits only would otherwise name a descriptor.
   const nonce digits{"aaaa1111", "22222"};
   EXPECT_EQ(encode_command("true", digits, std::nullopt, {.bash = true}),
-            "__B='true';__B;echo aaaa1111\\22222:$?;printf '%s%s\\n' aaaa1111 22222 >&2\n");
+            "__B='true';__B;\\echo aaaa1111\"22222:$?\";\\printf '%s%s\\n' aaaa1111 22222 >&2\n");
 }
 
 TEST(command_encoder, bash_lines_never_hold_the_joined_marker) {
