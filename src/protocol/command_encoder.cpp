@@ -125,7 +125,13 @@ std::string printf_format_for(std::string_view bytes) {
 std::string encode_command(std::string_view command, const nonce& marker,
                            const std::optional<std::string>& stdin_data, const line_style& style) {
   std::string line;
-  line.reserve(command.size() + marker.first.size() + marker.second.size() + 48);
+  encode_command_into(line, command, marker, stdin_data, style);
+  return line;
+}
+
+void encode_command_into(std::string& line, std::string_view command, const nonce& marker,
+                         const std::optional<std::string>& stdin_data, const line_style& style) {
+  line.reserve(line.size() + command.size() + marker.first.size() + marker.second.size() + 48);
   if (style.bash && !stdin_data) {
     line += "__B=";
     append_single_quoted(line, command);
@@ -145,7 +151,7 @@ std::string encode_command(std::string_view command, const nonce& marker,
       line += " >&2";
     }
     line += '\n';
-    return line;
+    return;
   }
   line += stdin_data ? "__Ti " : "__T ";
   append_single_quoted(line, command);
@@ -158,7 +164,6 @@ std::string encode_command(std::string_view command, const nonce& marker,
   line += ' ';
   line += marker.second;
   line += '\n';
-  return line;
 }
 
 }  // namespace tether::protocol

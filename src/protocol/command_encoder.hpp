@@ -57,6 +57,9 @@ struct line_style {
 std::string encode_command(std::string_view command, const nonce& marker,
                            const std::optional<std::string>& stdin_data = std::nullopt,
                            const line_style& style = {});
+/// encode_command, appending to `line`: a session reuses one buffer for all its command lines.
+void encode_command_into(std::string& line, std::string_view command, const nonce& marker,
+                         const std::optional<std::string>& stdin_data, const line_style& style);
 
 /// `bytes` as a printf(1) format that prints exactly those bytes in every POSIX shell:
 /// `%` and `\` doubled, NUL and non-ASCII bytes as three-digit octal escapes.

@@ -63,6 +63,8 @@ void command_run::advance(const pollfd* mine, std::size_t count, clock::time_poi
   check_progress(now);
 }
 
+constexpr std::size_t kept_line_capacity = 4096;
+
 void command_run::write_pending() {
   std::error_code ec;
   while (written_ < line_.size()) {
@@ -80,7 +82,9 @@ void command_run::write_pending() {
     written_ += put;
   }
   line_.clear();
-  line_.shrink_to_fit();
+  // The session reuses this buffer for its next line (take_line): kept unless a huge command
+  // made it big.
+  if (line_.capacity() > kept_line_capacity) line_.shrink_to_fit();
   written_ = 0;
   if (state_ == state::writing) state_ = state::waiting;
   if (interrupt_when_written_) {

@@ -76,6 +76,9 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   [[nodiscard]] const std::string& failure() const { return failure_; }
   /// The result so far; complete once done(). Its duration is set when the run ends.
   result& outcome();
+  /// The command line's buffer, for the session's next line (its contents are no longer needed
+  /// once written).
+  std::string take_line() { return std::move(line_); }
 
  private:
   std::span<char> read_target(output_stream stream) override;

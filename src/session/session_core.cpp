@@ -328,9 +328,13 @@ void session_core::start_command(std::string_view command, const run_options& op
       .output_cap = options.output_cap,
       .on_output = &command_options_.on_output};
   const auto marker = make_nonce();
-  run_.emplace(*channel_,
-               protocol::encode_command(command, marker, command_options_.stdin_data, line_style_),
-               marker.joined(), limits, leftovers_, std::exchange(stale_marker_, {}));
+  // One buffer for all the session's command lines: a fresh allocation per command cost more
+  // than anything else Tether does per command (its memory is cold after the shell ran).
+  std::string line = std::move(spare_line_);
+  line.clear();
+  protocol::encode_command_into(line, command, marker, command_options_.stdin_data, line_style_);
+  run_.emplace(*channel_, std::move(line), marker.joined(), limits, leftovers_,
+               std::exchange(stale_marker_, {}));
   phase_ = phase::command;
 }
 
@@ -347,6 +351,7 @@ void session_core::command_done() {
   done.restarted = done.restarted || restarting_for_run_;
   const auto state = run_->current();
   const std::string why = run_->failure();
+  spare_line_ = run_->take_line();
   run_.reset();
   switch (state) {
     case command_run::state::finished:

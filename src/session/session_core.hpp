@@ -120,6 +120,7 @@ class session_core {
   std::unique_ptr<transport::transport> channel_;
   std::array<std::string, 2> leftovers_;
   std::string stale_marker_;   // the last command's marker line (see command_run)
+  std::string spare_line_;     // the buffer command lines are written in (see start_command)
   std::string ended_because_;  // why the shell is gone; empty while it lives
   bool closed_ = false;
 
