@@ -15,6 +15,21 @@ namespace {
 
 using tether::cli::run_request;
 
+// CLI11's PositiveNumber and NonNegativeNumber report their range as "0.000000 to 1797693...":
+// these say it plainly.
+CLI::Validator number_at_least(double floor, bool floor_allowed, const std::string& wording) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double value = 0;
+        if (!CLI::detail::lexical_cast(text, value)) return "'" + text + "' is not a number";
+        const bool fine = floor_allowed ? value >= floor : value > floor;
+        return fine ? std::string() : "must be " + wording + ", not " + text;
+      },
+      floor_allowed ? "NUMBER >= 0" : "NUMBER > 0");
+}
+const CLI::Validator positive_number = number_at_least(0, false, "more than 0");
+const CLI::Validator non_negative_number = number_at_least(0, true, "0 or more");
+
 constexpr const char* exit_rule_single = R"(
 Exit status with one session (no -H): 0 when every command succeeded; otherwise the status
 of the last command that failed (124 if it timed out); 125 when Tether itself failed (the
@@ -63,16 +78,16 @@ void add_session_options(CLI::App* command, run_request& request) {
       ->add_option("--connect-timeout", request.connect_timeout_s,
                    "Seconds the SSH connection may take to set up")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number);
   command
       ->add_option("--timeout", request.timeout_s,
                    "Seconds each command may take (fractions allowed; 0 = none)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(non_negative_number);
   command
       ->add_option("--idle-timeout", request.idle_timeout_s,
                    "Interrupt a command that prints nothing for this many seconds")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number);
   command->add_option("--max-output", request.max_output,
                       "Keep at most this many bytes of each stream per command");
   command->add_flag("--json", request.json,
@@ -98,7 +113,7 @@ void add_fleet_options(CLI::App* command, run_request& request) {
       ->add_option("--fanout,-f", request.fanout,
                    "How many targets may be connecting at once (sshd's MaxStartups limits it)")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(positive_number);
 }
 
 // A fleet of a thousand sessions needs four thousand descriptors: take what the hard limit

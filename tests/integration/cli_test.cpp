@@ -116,6 +116,12 @@ TEST_F(cli, bad_usage_is_a_clear_message_and_status_2) {
   EXPECT_THAT(bad_timeout.err, HasSubstr("--timeout"));
   const auto unknown = tether_cli({"frobnicate"});
   EXPECT_EQ(unknown.exit_status, 2);
+  const auto no_fanout = tether_cli({"run", "--fanout", "0", "-H", "local:sh", "--", "true"});
+  EXPECT_EQ(no_fanout.exit_status, 2);
+  EXPECT_THAT(no_fanout.err, HasSubstr("--fanout: must be more than 0, not 0"));
+  const auto negative = tether_cli({"run", "--timeout", "-1", "--", "true"});
+  EXPECT_EQ(negative.exit_status, 2);
+  EXPECT_THAT(negative.err, HasSubstr("--timeout: must be 0 or more, not -1"));
 }
 
 TEST_F(cli, help_lists_the_exit_statuses) {
