@@ -140,6 +140,10 @@ std::string history_file() {
   return home != nullptr ? std::string(home) + "/.tether_history" : std::string();
 }
 
+time_limits limits_of(const run_request& request) {
+  return {.timeout_s = request.timeout_s, .idle_timeout_s = request.idle_timeout_s};
+}
+
 }  // namespace
 
 int run_fleet(const run_request& request, const std::vector<std::string>& targets,
@@ -149,7 +153,8 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
   auto& all = *fleet_of;
   const auto mode = mode_for(request, all.size());
   progress_line progress(mode != output_mode::json && ::isatty(2) == 1);
-  fleet_printer printer(mode, colours_wanted(::isatty(1) == 1 && ::isatty(2) == 1), progress);
+  fleet_printer printer(mode, colours_wanted(::isatty(1) == 1 && ::isatty(2) == 1), progress,
+                        limits_of(request));
   interrupt_catcher catcher;
   bool interrupted = false;
 
@@ -181,7 +186,7 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
       const auto level = severity_of(one);
       if (level == fine) continue;
       if (why[one.index].empty()) {
-        why[one.index] = failure_of(one) + " ('" + command.substr(0, 40) +
+        why[one.index] = failure_of(one, limits_of(request)) + " ('" + command.substr(0, 40) +
                          (command.size() > 40 ? "...'" : "'") + ")";
       }
       worst[one.index] = std::max(worst[one.index], level);
@@ -217,7 +222,7 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
   fleet_printer printer(mode == output_mode::json ? output_mode::json
                         : all.size() == 1         ? output_mode::plain
                                                   : output_mode::prefixed,
-                        colours_wanted(terminal && ::isatty(1) == 1), progress);
+                        colours_wanted(terminal && ::isatty(1) == 1), progress, limits_of(request));
   interrupt_catcher catcher;
 
   // Open every session first, so that unreachable targets are named before the first prompt.

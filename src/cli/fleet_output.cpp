@@ -74,15 +74,19 @@ void progress_line::clear() {
   shown_ = false;
 }
 
-std::string failure_of(const target_result& done) {
+std::string failure_of(const target_result& done, const time_limits& limits) {
   const auto& outcome = done.outcome;
   if (done.error || !outcome.error.empty()) return outcome.error;
   const std::string restarted = outcome.restarted ? " (its shell was restarted)" : "";
   if (outcome.timed_out) {
-    // The whole-command timeout or the idle one: the time it ran says which it was here.
-    return "timed out after " +
-           format_seconds(std::chrono::duration<double>(outcome.duration).count()) + " s" +
-           restarted;
+    // The whole-command timeout or the idle one: the time it ran says which it was.
+    const double ran = std::chrono::duration<double>(outcome.duration).count();
+    if (limits.idle_timeout_s && (limits.timeout_s <= 0 || ran < limits.timeout_s)) {
+      return "printed nothing for " + format_seconds(*limits.idle_timeout_s) +
+             " s (--idle-timeout)" + restarted;
+    }
+    return "timed out after " + format_seconds(limits.timeout_s > 0 ? limits.timeout_s : ran) +
+           " s" + restarted;
   }
   if (!outcome.exit_status) return "interrupted, without an exit status" + restarted;
   if (*outcome.exit_status != 0) return "exit status " + std::to_string(*outcome.exit_status);
@@ -172,7 +176,7 @@ void fleet_printer::notes(const std::vector<target_result>& results) {
     std::vector<std::pair<std::string, std::vector<std::string>>> groups;
     std::map<std::string, std::size_t> index;
     for (const auto& one : results) {
-      const auto why = failure_of(one);
+      const auto why = failure_of(one, limits_);
       if (why.empty()) continue;
       const auto [at, fresh] = index.try_emplace(why, groups.size());
       if (fresh) groups.push_back({why, {}});
@@ -182,7 +186,7 @@ void fleet_printer::notes(const std::vector<target_result>& results) {
     return;
   }
   for (const auto& one : results) {
-    const auto why = failure_of(one);
+    const auto why = failure_of(one, limits_);
     if (why.empty()) continue;
     print_line(
         2, "tether: " + (mode_ == output_mode::plain ? std::string() : one.target + ": ") + why);

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,10 +33,16 @@ class progress_line {
 };
 
 /// Prints a fleet's output in the chosen mode.
+/// The limits commands ran under, to tell a timeout from an idle timeout when reporting one.
+struct time_limits {
+  double timeout_s = 0;  // 0: none
+  std::optional<double> idle_timeout_s;
+};
+
 class fleet_printer {
  public:
-  fleet_printer(output_mode mode, bool color, progress_line& progress)
-      : mode_(mode), color_(color), progress_(progress) {}
+  fleet_printer(output_mode mode, bool color, progress_line& progress, time_limits limits)
+      : mode_(mode), color_(color), progress_(progress), limits_(limits) {}
   /// The mode prints lines as they arrive (then results carry no output).
   [[nodiscard]] bool streams() const {
     return mode_ == output_mode::plain || mode_ == output_mode::prefixed;
@@ -50,10 +57,11 @@ class fleet_printer {
   output_mode mode_;
   bool color_;
   progress_line& progress_;
+  time_limits limits_;
 };
 
 /// Why a target's command did not succeed, in a few words ("exit status 3", "timed out after
-/// 5 s", "could not start: ..."); empty when it did.
-std::string failure_of(const target_result& done);
+/// 5 s", "printed nothing for 2 s (--idle-timeout)", "could not start: ..."); empty when it did.
+std::string failure_of(const target_result& done, const time_limits& limits);
 
 }  // namespace tether::cli

@@ -105,6 +105,18 @@ TEST_F(cli_fleet, json_carries_timings_and_each_targets_error) {
   EXPECT_EQ(done.exit_status, 125) << "a target could not be reached";
 }
 
+TEST_F(cli_fleet, a_timeout_and_an_idle_timeout_are_told_apart) {
+  const auto idle = tether_cli(
+      {"run", "-H", "local:dash,local:sh", "--idle-timeout", "0.5", "--", "echo a; sleep 30"});
+  EXPECT_THAT(idle.err,
+              HasSubstr("tether: local:dash: printed nothing for 0.5 s (--idle-timeout)\n"));
+  EXPECT_EQ(idle.exit_status, 124);
+  const auto whole =
+      tether_cli({"run", "-H", "local:dash,local:sh", "--timeout", "0.5", "--", "sleep 30"});
+  EXPECT_THAT(whole.err, HasSubstr("tether: local:dash: timed out after 0.5 s\n"));
+  EXPECT_EQ(whole.exit_status, 124);
+}
+
 TEST_F(cli_fleet, hosts_file_lists_targets_with_comments) {
   const auto hosts = write_file("hosts", "# web tier\nlocal   # the first\n\nlocal:bash\n");
   const auto done = tether_cli({"run", "--hosts-file", hosts, "--", "echo x"});
