@@ -96,6 +96,19 @@ session_core::~session_core() {
   close();
 }
 
+namespace {
+
+// A shell's stderr quoted in an error message: its start, without the final newline, which
+// would end the message's line early wherever it is printed.
+std::string what_it_said(const std::string& err) {
+  std::string_view text(err);
+  text = text.substr(0, 2000);
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return std::string(text);
+}
+
+}  // namespace
+
 // ---- start-up: [connect] -> handshake -> setup commands -> ready
 
 void session_core::begin_start() {
@@ -208,7 +221,7 @@ void session_core::handshake_done() {
     }
     std::string message = "the shell '" + shown_ + "' " + why;
     const auto& said = run_->outcome().err;
-    if (!said.empty()) message += ": " + said.substr(0, 2000);
+    if (const auto text = what_it_said(said); !text.empty()) message += ": " + text;
     fail_start(error(errc::start_failed, message, run_->outcome()));
     return;
   }
@@ -244,7 +257,7 @@ void session_core::setup_done() {
     std::string message = "the setup command " + describe_command(setup) + " failed";
     if (done.exit_status) message += " with status " + std::to_string(*done.exit_status);
     if (done.timed_out) message += " (timed out)";
-    if (!done.err.empty()) message += ": " + done.err.substr(0, 2000);
+    if (const auto text = what_it_said(done.err); !text.empty()) message += ": " + text;
     fail_start(error(errc::start_failed, message, done));
     return;
   }
