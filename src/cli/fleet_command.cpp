@@ -179,7 +179,7 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
     try {
       results = run_round(all, command, round, printer, progress, catcher, interrupted);
     } catch (const reader_gone&) {
-      return exit_code::output_closed;
+      return status_for_closed_output();
     }
     printer.results(command, results);
     for (const auto& one : results) {
@@ -191,7 +191,7 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
       }
       worst[one.index] = std::max(worst[one.index], level);
     }
-    if (output_closed()) return exit_code::output_closed;
+    if (output_closed()) return status_for_closed_output();
     if (interrupted) break;
   }
   if (all.size() > 1 && mode != output_mode::json) print_summary(names, why);
@@ -258,9 +258,9 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
         if (!interrupted) worst = std::max(worst, severity_of(one));
       }
     } catch (const reader_gone&) {
-      return exit_code::output_closed;
+      return status_for_closed_output();
     }
-    if (output_closed()) return exit_code::output_closed;
+    if (output_closed()) return status_for_closed_output();
     if (catcher.ending() != 0) return 128 + catcher.ending();
   }
   if (terminal) write_all(1, "\n");

@@ -9,6 +9,7 @@
 #include "cli/fleet_command.hpp"
 #include "cli/run_command.hpp"
 #include "cli/session_settings.hpp"
+#include "cli/terminal_output.hpp"
 #include "tether/error.hpp"
 
 namespace {
@@ -33,8 +34,8 @@ const CLI::Validator non_negative_number = number_at_least(0, true, "0 or more")
 constexpr const char* exit_rule_single = R"(
 Exit status with one session (no -H): 0 when every command succeeded; otherwise the status
 of the last command that failed (124 if it timed out); 125 when Tether itself failed (the
-shell could not start or died: later commands are not run); 141 when the reader of the
-output went away; 2 for bad usage.)";
+shell could not start or died: later commands are not run; or the output could not be
+written); 141 when the reader of the output went away; 2 for bad usage.)";
 
 constexpr const char* exit_rule_fleet = R"(
 Exit status with targets (-H, --hosts-file, repl, script): 0 when every command succeeded
@@ -42,7 +43,8 @@ on every target; otherwise the worst that happened anywhere: 125 a target could 
 reached or started, or its shell died (it runs no more commands); else 124 a command timed
 out; else 1 a command exited non-zero. 130 after Ctrl-C (which interrupts the running
 commands, not tether); 143 / 129 after SIGTERM / SIGHUP (commands interrupted, sessions
-closed); 141 when the reader of the output went away; 2 for bad usage.)";
+closed); 141 when the reader of the output went away; 125 when it could not be written; 2
+for bad usage.)";
 
 constexpr const char* run_examples = R"(
 Each COMMAND runs in the same shell, in order, so `cd /tmp` then `pwd` prints /tmp.
@@ -132,6 +134,7 @@ int main(int argc, char** argv) {
   // A closed stdout must be an error we handle (stop, end the session cleanly), not a death
   // that leaves the session's processes running.
   std::signal(SIGPIPE, SIG_IGN);
+  tether::cli::hold_closed_standard_descriptors();
   raise_descriptor_limit();
   CLI::App app{
       "Tether: keep shells open and run commands in them, each with its exact stdout, "

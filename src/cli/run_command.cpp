@@ -80,7 +80,7 @@ int run_commands(const run_request& request) {
     try {
       ran = &shell->run(command, per_command, failed);
     } catch (const reader_gone&) {
-      return exit_code::output_closed;
+      return status_for_closed_output();
     }
     const result& done = *ran;
     if (failed) {
@@ -109,7 +109,7 @@ int run_commands(const run_request& request) {
     } else if (done.exit_status && *done.exit_status != 0) {
       status = *done.exit_status;
     }
-    if (output_closed()) return exit_code::output_closed;
+    if (output_closed()) return status_for_closed_output();
   }
   return status;
 }

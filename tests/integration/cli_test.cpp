@@ -124,6 +124,19 @@ TEST_F(cli, bad_usage_is_a_clear_message_and_status_2) {
   EXPECT_THAT(negative.err, HasSubstr("--timeout: must be 0 or more, not -1"));
 }
 
+TEST_F(cli, output_that_cannot_be_written_is_an_error_not_a_silent_loss) {
+  const std::string tether = tether::shell_quote(TETHER_CLI_PATH);
+  const auto& full = runner().run(tether + " run -- 'echo hi' >/dev/full");
+  EXPECT_EQ(full.exit_status, 125);
+  EXPECT_THAT(full.err, HasSubstr("tether: cannot write the output: No space left on device"));
+  // A closed stdout: the descriptor must not become one of tether's own pipes meanwhile.
+  const auto& closed = runner().run(tether + " run -- 'echo hi' 'echo more' >&-");
+  EXPECT_EQ(closed.exit_status, 125);
+  EXPECT_THAT(closed.err, HasSubstr("tether: cannot write the output: Bad file descriptor"));
+  const auto& quiet = runner().run(tether + " run -- true >&-");
+  EXPECT_EQ(quiet.exit_status, 0) << "nothing to write, nothing lost";
+}
+
 TEST_F(cli, help_lists_the_exit_statuses) {
   const auto done = tether_cli({"run", "--help"});
   EXPECT_EQ(done.exit_status, 0);
