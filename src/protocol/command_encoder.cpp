@@ -36,7 +36,7 @@ namespace {
 //   whichever function the shell is in, except at the top level and in __T / __Ti, which print
 //   the markers themselves: bash's FUNCNAME tells them apart, so no busy flag is set or cleared
 //   per command. Measured against __T lines, `true` on one CPU: 20.1 -> 18.8 us in a bare C
-//   driver, and Tether itself went from 1.09 to 1.00 x the floor (bench/compare_floor.sh).
+//   driver; Tether itself went from 1.08 to 0.95-1.03 x the floor (bench/compare_floor.sh).
 void append_single_quoted(std::string& out, std::string_view text) {
   out += '\'';
   for (char c : text) {
