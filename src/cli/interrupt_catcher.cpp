@@ -10,7 +10,6 @@ namespace {
 
 int pipe_fds[2] = {-1, -1};
 volatile sig_atomic_t ending_signal = 0;
-constexpr int caught[3] = {SIGINT, SIGTERM, SIGHUP};
 
 extern "C" void on_interrupt(int signal_number) {
   const int saved = errno;
@@ -28,11 +27,13 @@ interrupt_catcher::interrupt_catcher() {
   action.sa_handler = on_interrupt;
   sigemptyset(&action.sa_mask);
   action.sa_flags = 0;  // no SA_RESTART: a Ctrl-C at the prompt ends the read
-  for (int i = 0; i < 3; ++i) ::sigaction(caught[i], &action, &previous_[i]);
+  for (std::size_t i = 0; i < ending_signal_count; ++i)
+    ::sigaction(ending_signals[i], &action, &previous_[i]);
 }
 
 interrupt_catcher::~interrupt_catcher() {
-  for (int i = 0; i < 3; ++i) ::sigaction(caught[i], &previous_[i], nullptr);
+  for (std::size_t i = 0; i < ending_signal_count; ++i)
+    ::sigaction(ending_signals[i], &previous_[i], nullptr);
 }
 
 int interrupt_catcher::ending() const {

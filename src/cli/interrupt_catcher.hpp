@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include "cli/ending_signals.hpp"
+
 namespace tether::cli {
 
 /// Catches SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed) while it lives, so that
@@ -23,7 +25,7 @@ class interrupt_catcher {
   [[nodiscard]] int ending() const;
 
  private:
-  struct sigaction previous_[3]{};
+  struct sigaction previous_[ending_signal_count] {};
 };
 
 }  // namespace tether::cli

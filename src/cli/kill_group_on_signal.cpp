@@ -7,7 +7,6 @@ namespace tether::cli {
 namespace {
 
 volatile sig_atomic_t group_to_kill = 0;
-constexpr int caught[3] = {SIGINT, SIGTERM, SIGHUP};
 
 // Only async-signal-safe calls: kill, sigaction, raise.
 extern "C" void kill_group_then_die(int signal_number) {
@@ -25,11 +24,13 @@ kill_group_on_signal::kill_group_on_signal(int process_group) {
   struct sigaction action {};
   action.sa_handler = kill_group_then_die;
   sigemptyset(&action.sa_mask);
-  for (int i = 0; i < 3; ++i) ::sigaction(caught[i], &action, &previous_[i]);
+  for (std::size_t i = 0; i < ending_signal_count; ++i)
+    ::sigaction(ending_signals[i], &action, &previous_[i]);
 }
 
 kill_group_on_signal::~kill_group_on_signal() {
-  for (int i = 0; i < 3; ++i) ::sigaction(caught[i], &previous_[i], nullptr);
+  for (std::size_t i = 0; i < ending_signal_count; ++i)
+    ::sigaction(ending_signals[i], &previous_[i], nullptr);
   group_to_kill = 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include "cli/ending_signals.hpp"
+
 namespace tether::cli {
 
 /// While it lives, SIGINT, SIGTERM and SIGHUP first kill a process group (a single session's
@@ -16,7 +18,7 @@ class kill_group_on_signal {
   kill_group_on_signal& operator=(const kill_group_on_signal&) = delete;
 
  private:
-  struct sigaction previous_[3]{};
+  struct sigaction previous_[ending_signal_count] {};
 };
 
 }  // namespace tether::cli
