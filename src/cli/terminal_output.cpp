@@ -10,13 +10,11 @@
 namespace tether::cli {
 
 namespace {
-bool closed = false;
-int closed_because = 0;  // the errno of the write that failed
+int closed_because = 0;  // the errno of the write that failed; 0 while output goes through
 int closed_fd = -1;
 bool closed_at_start[3] = {false, false, false};
 
 void fail_output(int fd, int error) {
-  closed = true;
   closed_because = error;
   closed_fd = fd;
 }
@@ -33,7 +31,7 @@ void hold_closed_standard_descriptors() {
 
 void write_all(int fd, std::string_view bytes) {
   if (fd >= 1 && fd <= 2 && closed_at_start[fd] && !bytes.empty()) fail_output(fd, EBADF);
-  while (!bytes.empty() && !closed) {
+  while (!bytes.empty() && closed_because == 0) {
     const ssize_t put = ::write(fd, bytes.data(), bytes.size());
     if (put < 0) {
       if (errno == EINTR) continue;
@@ -62,7 +60,7 @@ void print_line(int fd, const std::string& text) {
 }
 
 bool output_closed() {
-  return closed;
+  return closed_because != 0;
 }
 
 std::string format_seconds(double value) {
