@@ -1,6 +1,6 @@
 #include "protocol/marker_decoder.hpp"
 
-#include <string.h>  // memmem
+#include "protocol/marker_search.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -61,7 +61,6 @@ std::size_t marker_decoder::feed(output_stream stream, std::string_view bytes,
 std::size_t marker_decoder::scan_output(stream_state& state, output_stream stream,
                                         std::string_view bytes, output_handler& handler) {
   const std::size_t marker_size = marker_.size();
-  std::size_t start = 0;  // bytes of `bytes` already settled
   if (!state.held.empty()) {
     // A marker that starts in the held tail ends within the next marker_size - 1 bytes.
     const std::size_t take = std::min(bytes.size(), marker_size - 1);
@@ -92,9 +91,8 @@ std::size_t marker_decoder::scan_output(stream_state& state, output_stream strea
     state.held.clear();
   }
 
-  const void* hit = memmem(bytes.data() + start, bytes.size() - start, marker_.data(), marker_size);
-  if (hit != nullptr) {
-    const auto found = static_cast<std::size_t>(static_cast<const char*>(hit) - bytes.data());
+  const std::size_t found = find_marker(bytes, marker_);
+  if (found != std::string_view::npos) {
     if (found > 0) handler.on_output(stream, bytes.substr(0, found));
     const std::size_t after = found + marker_size;
     state.offset += after;

@@ -1,0 +1,20 @@
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace tether::protocol {
+
+/// Where `needle` first occurs in `haystack`, or std::string_view::npos: what memmem answers,
+/// at a speed that does not depend on the needle.
+///
+/// Every byte of a command's output passes through this search. glibc's memmem (2.36) skips
+/// ahead by a table of byte pairs; a needle holding a pair that hashes like the output's own
+/// pairs leaves it crawling: with some random markers a 256 MiB capture of zeros took 1.6 s
+/// instead of 0.25 s, 87% of it in memmem. This search looks at 32 positions at a time for the
+/// needle's first and last bytes together (SSE2, x86-64's baseline) and compares the whole
+/// needle only where both match. Output built to match both ends at most positions would make
+/// that quadratic, so after too many false candidates memmem takes the rest.
+std::size_t find_marker(std::string_view haystack, std::string_view needle);
+
+}  // namespace tether::protocol

@@ -1,0 +1,78 @@
+#include "protocol/marker_search.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using tether::protocol::find_marker;
+constexpr auto npos = std::string_view::npos;
+
+TEST(marker_search, finds_the_marker_at_every_offset_around_the_blocks_it_scans) {
+  const std::string marker = "Xq7Lm2Rt9Z";
+  for (std::size_t length = marker.size(); length < 160; ++length) {
+    for (std::size_t at = 0; at + marker.size() <= length; ++at) {
+      std::string haystack(length, '.');
+      haystack.replace(at, marker.size(), marker);
+      ASSERT_EQ(find_marker(haystack, marker), at) << "length " << length;
+    }
+  }
+}
+
+TEST(marker_search, the_first_of_two_markers_is_found) {
+  const std::string marker = "Xq7Lm2Rt9Z";
+  const std::string haystack = std::string(70, 'a') + marker + std::string(40, 'b') + marker;
+  EXPECT_EQ(find_marker(haystack, marker), 70U);
+}
+
+TEST(marker_search, a_missing_marker_is_npos) {
+  EXPECT_EQ(find_marker(std::string(1000, '\0'), "Xq7Lm2Rt9Z"), npos);
+  EXPECT_EQ(find_marker("short", "Xq7Lm2Rt9Z"), npos);
+  EXPECT_EQ(find_marker("", "X"), npos);
+}
+
+TEST(marker_search, ends_that_match_with_a_different_middle_are_not_the_marker) {
+  // Every 16 bytes a decoy with the marker's first and last bytes.
+  std::string haystack;
+  for (int i = 0; i < 100; ++i) haystack += "Xq7Lm2Rt9_ZXxxxZ";
+  EXPECT_EQ(find_marker(haystack, "Xq7Lm2Rt9Z"), npos);
+  haystack += "Xq7Lm2Rt9Z";
+  EXPECT_EQ(find_marker(haystack, "Xq7Lm2Rt9Z"), 1600U);
+}
+
+TEST(marker_search, output_made_of_the_markers_ends_is_still_searched_right) {
+  // First and last bytes match at every position: the search must hand over to its linear
+  // fallback and still answer right, wherever the marker is.
+  const std::string marker = "aaaaabaaaa";
+  for (const std::size_t at : {0UL, 5UL, 300UL, 4000UL, 9990UL}) {
+    std::string haystack(10000, 'a');
+    haystack.replace(at, marker.size(), marker);
+    EXPECT_EQ(find_marker(haystack, marker), std::string_view(haystack).find(marker)) << at;
+  }
+}
+
+TEST(marker_search, needles_of_one_and_two_bytes) {
+  const std::string haystack = std::string(100, 'z') + "ab" + std::string(100, 'z');
+  EXPECT_EQ(find_marker(haystack, "a"), 100U);
+  EXPECT_EQ(find_marker(haystack, "ab"), 100U);
+  EXPECT_EQ(find_marker(haystack, "ba"), npos);
+  EXPECT_EQ(find_marker(haystack, ""), 0U);
+}
+
+TEST(marker_search, agrees_with_string_find_on_random_text_of_few_letters) {
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> letter(0, 2);
+  for (int round = 0; round < 3000; ++round) {
+    std::string haystack(static_cast<std::size_t>(random() % 300), ' ');
+    for (char& c : haystack) c = static_cast<char>('a' + letter(random));
+    std::string needle(1 + random() % 12, ' ');
+    for (char& c : needle) c = static_cast<char>('a' + letter(random));
+    ASSERT_EQ(find_marker(haystack, needle), std::string_view(haystack).find(needle))
+        << needle << " in " << haystack;
+  }
+}
+
+}  // namespace
