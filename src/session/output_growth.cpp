@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <new>
 
 namespace tether::session_detail {
 
@@ -30,15 +31,20 @@ void output_growth::reserve(std::string& kept, std::size_t needed) {
       return;
     }
     // Every growth copies what is kept into fresh pages (std::string cannot mremap as realloc
-    // does), and populating those pages costs more than the copy. Growing 8× (10 -> 76 -> 612
-    // MiB) copies ~90 MiB on the way to a 256 MiB output where 4× copied ~200 MiB: a 256 MiB
-    // capture on one CPU went from ~930 to ~1100 MB/s. Capacity beyond what is written is never
-    // populated, so it costs address space, not memory; past 256 MiB, 2× keeps huge outputs
-    // clear of the kernel's overcommit heuristic.
-    const std::size_t factor = kept.capacity() < (std::size_t{256} << 20) ? 8 : 2;
-    std::string bigger;
-    bigger.reserve(std::max(needed, kept.capacity() * factor));  // nothing copied or touched
-    populate(bigger.data(), 0, kept.size());                     // where the copy goes
+    // does), and populating those pages costs more than the copy. So the first growth past
+    // 8 MiB goes straight to 512 MiB: capacity beyond what is written is never populated, so it
+    // costs address space, not memory, and a 256 MiB capture copies ~10 MiB on its way (growing
+    // 8x copied ~90 MiB, 4x ~200 MiB): ~1050 -> ~1300 MB/s on one CPU. Past that, 2x keeps huge
+    // outputs clear of the kernel's overcommit heuristic. Where address space is short (RLIMIT_AS,
+    // strict overcommit), growth falls back to doubling rather than failing the command.
+    constexpr std::size_t first_big_capacity = std::size_t{512} << 20;
+    std::string bigger;  // reserved empty: nothing copied or touched yet
+    try {
+      bigger.reserve(std::max(needed, std::max(first_big_capacity, kept.capacity() * 2)));
+    } catch (const std::bad_alloc&) {
+      bigger.reserve(std::max(needed, kept.capacity() * 2));
+    }
+    populate(bigger.data(), 0, kept.size());  // where the copy goes
     bigger.append(kept);
     kept.swap(bigger);
     block_ = kept.data();
