@@ -96,6 +96,14 @@ struct run_options {
   /// stay empty, so output of any size needs no memory. Called on the caller's thread, inside
   /// run(); it must not call back into the same session.
   std::function<void(output_stream, std::string_view)> on_output;
+  /// A descriptor that session::run watches while the command runs: once it is readable (an
+  /// eventfd or a pipe written to by another thread or by a signal handler, e.g. on Ctrl-C), the
+  /// command is interrupted as a timeout would interrupt it: SIGINT to its process group, the
+  /// shell comes back (status 130) with its state, and the result keeps the output so far but
+  /// is not marked timed_out; a command that ignores SIGINT is killed after interrupt_grace and
+  /// the shell started again (`restarted`). Tether never reads from it, and watches it only
+  /// until it first fires. Negative (the default): none. A fleet has fleet::interrupt().
+  int interrupt_fd = -1;
 };
 
 /// A shell kept open, to which commands are sent one after another. `cd`, variables, exported

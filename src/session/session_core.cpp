@@ -1,6 +1,8 @@
 #include "session/session_core.hpp"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 
 #include <utility>
@@ -226,6 +228,8 @@ void session_core::handshake_done() {
     return;
   }
   const auto facts = protocol::read_handshake(run_->outcome().out);
+  // zsh may print this marker line again if a SIGINT meets the first command (see command_run).
+  stale_marker_ = run_->marker_line();
   channel_->set_shell_pid(facts.pid);
   line_style_ = {.end_markers = channel_->streams_ordered() ? protocol::markers::stdout_only
                                                             : protocol::markers::both,
@@ -316,6 +320,11 @@ void session_core::begin_command(std::string_view command, const run_options& op
     throw error(errc::invalid_argument,
                 "a command cannot contain a NUL byte; pass binary data as stdin_data");
   }
+  if (options.interrupt_fd >= 0 && ::fcntl(options.interrupt_fd, F_GETFD) < 0) {
+    throw error(errc::invalid_argument, "run_options::interrupt_fd " +
+                                            std::to_string(options.interrupt_fd) +
+                                            " is not an open descriptor");
+  }
   restarting_for_run_ = false;
   if (!ended_because_.empty()) {
     if (!options_.restart_on_death) {
@@ -333,6 +342,7 @@ void session_core::begin_command(std::string_view command, const run_options& op
 
 void session_core::start_command(std::string_view command, const run_options& options) {
   command_options_ = options;
+  interrupt_fd_fired_ = false;
   command_ = command;
   const command_limits limits{
       .timeout = to_limit(options.timeout.value_or(timeout_)),
@@ -514,10 +524,19 @@ void session_core::drive() {
   while (busy()) {
     fds_.clear();
     const std::size_t count = add_poll_fds(fds_);
+    // The caller's interrupt descriptor, while a command of theirs runs, until it first fires.
+    const bool watch_interrupt_fd = phase_ == phase::command && run_ &&
+                                    command_options_.interrupt_fd >= 0 && !interrupt_fd_fired_;
+    if (watch_interrupt_fd) fds_.push_back({command_options_.interrupt_fd, POLLIN, 0});
     if (loop::poll_until(fds_, next_deadline()) < 0) {
       const std::string why = std::string("waiting for the shell failed: ") + ::strerror(errno);
       abandon("the session was stopped because " + why);
       throw error(errc::io_failed, why);
+    }
+    if (watch_interrupt_fd && fds_[count].revents != 0) {
+      interrupt_fd_fired_ = true;
+      // POLLNVAL (the caller closed it meanwhile) only ends the watch.
+      if ((fds_[count].revents & (POLLIN | POLLHUP | POLLERR)) != 0) interrupt();
     }
     advance(fds_.data(), count, clock::now());
   }

@@ -1,5 +1,6 @@
 // The session's behaviour, checked on every shell we support: dash, bash, zsh, busybox sh,
 // mksh and ksh93. Every test ends with the hygiene checks (no leaked descriptor or child).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -263,6 +264,70 @@ TEST_P(session_test, timeout_interrupts_and_keeps_state) {
   const pid_t sleeper = std::stoi(read_file(pid_file));
   EXPECT_FALSE(process_is_running(sleeper)) << "the timed-out command's process survived";
   EXPECT_EQ(shell.run("echo $X; pwd").out, "kept\n/usr\n");
+}
+
+// run_options::interrupt_fd: what a program does on Ctrl-C, or from another thread.
+TEST_P(session_test, an_interrupt_fd_interrupts_the_command_and_keeps_the_session) {
+  auto shell = open();
+  const std::string pid_file = scratch() + "/pid";
+  shell.run("X=kept; cd /usr");
+  int wake[2];
+  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
+  std::string seen;
+  run_options options;
+  options.interrupt_fd = wake[0];
+  // Fired once the command has visibly started, its sleeper's pid written.
+  options.on_output = [&](output_stream stream, std::string_view bytes) {
+    if (stream == output_stream::out) seen += bytes;
+    if (seen == "started\n") {
+      ASSERT_EQ(::write(wake[1], "x", 1), 1);
+    }
+  };
+  const auto& done = shell.run(
+      "sh -c 'echo $$ > " + pid_file + "; echo started; exec sleep 30'; echo after", options);
+  EXPECT_FALSE(done.timed_out);
+  EXPECT_FALSE(done.restarted);
+  EXPECT_EQ(done.exit_status, 130);
+  EXPECT_EQ(seen, "started\n");  // `after` never ran
+  const pid_t sleeper = std::stoi(read_file(pid_file));
+  EXPECT_FALSE(process_is_running(sleeper)) << "the interrupted command's process survived";
+  // The descriptor is still readable (Tether does not drain it): the next command runs anyway,
+  // since only a run given the descriptor watches it.
+  EXPECT_EQ(shell.run("echo $X; pwd").out, "kept\n/usr\n");
+  ::close(wake[0]);
+  ::close(wake[1]);
+}
+
+TEST_P(session_test, an_interrupt_fd_readable_before_the_command_stops_it_once_it_runs) {
+  auto shell = open({.interrupt_grace = 4s});
+  int wake[2];
+  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(wake[1], "x", 1), 1);
+  run_options options;
+  options.interrupt_fd = wake[0];
+  // The interrupt may reach the shell before the command starts; it is sent again halfway
+  // through the grace period, and the command must still end by it, not by being killed.
+  const auto& done = shell.run("sleep 30; echo after", options);
+  EXPECT_EQ(done.exit_status, 130);
+  EXPECT_FALSE(done.restarted);
+  EXPECT_EQ(done.out, "");
+  EXPECT_EQ(shell.run("echo fine").out, "fine\n");
+  ::close(wake[0]);
+  ::close(wake[1]);
+}
+
+TEST_P(session_test, an_interrupt_fd_that_is_not_open_is_refused) {
+  auto shell = open();
+  run_options options;
+  options.interrupt_fd = 987;
+  try {
+    shell.run("echo never", options);
+    ADD_FAILURE() << "no error";
+  } catch (const error& failure) {
+    EXPECT_EQ(failure.code(), errc::invalid_argument);
+    EXPECT_STREQ(failure.what(), "run_options::interrupt_fd 987 is not an open descriptor");
+  }
+  EXPECT_EQ(shell.run("echo fine").out, "fine\n");
 }
 
 TEST_P(session_test, idle_timeout_fires_only_when_output_stops) {
