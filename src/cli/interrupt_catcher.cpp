@@ -10,9 +10,22 @@ namespace {
 
 int pipe_fds[2] = {-1, -1};
 volatile sig_atomic_t ending_signal = 0;
+volatile sig_atomic_t untaken = 0;        // signals since the last take()
+volatile sig_atomic_t group_to_kill = 0;  // kill_on_second_signal's
 
+// Only async-signal-safe calls: write, kill, sigaction, raise.
 extern "C" void on_interrupt(int signal_number) {
   const int saved = errno;
+  if (untaken > 0 && group_to_kill > 0) {
+    ::kill(-group_to_kill, SIGKILL);
+    struct sigaction default_action {};
+    default_action.sa_handler = SIG_DFL;
+    ::sigaction(signal_number, &default_action, nullptr);
+    ::raise(signal_number);  // blocked while its handler runs: delivered as this one returns
+    errno = saved;
+    return;
+  }
+  untaken = 1;
   if (signal_number != SIGINT) ending_signal = signal_number;
   const char byte = 1;
   [[maybe_unused]] const auto put = ::write(pipe_fds[1], &byte, 1);
@@ -25,7 +38,9 @@ interrupt_catcher::interrupt_catcher() {
   if (pipe_fds[0] < 0 && ::pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) return;
   struct sigaction action {};
   action.sa_handler = on_interrupt;
+  // One handler at a time: a second signal is seen as second, after the first's bookkeeping.
   sigemptyset(&action.sa_mask);
+  for (const int signal_number : ending_signals) sigaddset(&action.sa_mask, signal_number);
   action.sa_flags = 0;  // no SA_RESTART: a Ctrl-C at the prompt ends the read
   for (std::size_t i = 0; i < ending_signal_count; ++i)
     ::sigaction(ending_signals[i], &action, &previous_[i]);
@@ -34,6 +49,11 @@ interrupt_catcher::interrupt_catcher() {
 interrupt_catcher::~interrupt_catcher() {
   for (std::size_t i = 0; i < ending_signal_count; ++i)
     ::sigaction(ending_signals[i], &previous_[i], nullptr);
+  group_to_kill = 0;
+}
+
+void interrupt_catcher::kill_on_second_signal(int process_group) {
+  group_to_kill = process_group;
 }
 
 int interrupt_catcher::ending() const {
@@ -45,6 +65,7 @@ int interrupt_catcher::fd() const {
 }
 
 bool interrupt_catcher::take() {
+  untaken = 0;
   bool pressed = false;
   char bytes[64];
   while (::read(pipe_fds[0], bytes, sizeof bytes) > 0) pressed = true;

@@ -23,6 +23,10 @@ class interrupt_catcher {
   bool take();
   /// SIGTERM or SIGHUP once one came (tether should then end, with 128 + it), else 0.
   [[nodiscard]] int ending() const;
+  /// With a process group given (0: none), a signal that comes while an earlier one is still
+  /// untaken means the user will not wait for the interrupt to be served: it kills the group
+  /// (a session's shell and all it runs) and ends tether as the signal would.
+  void kill_on_second_signal(int process_group);
 
  private:
   struct sigaction previous_[ending_signal_count] {};

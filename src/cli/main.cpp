@@ -35,7 +35,9 @@ constexpr const char* exit_rule_single = R"(
 Exit status with one session (no -H): 0 when every command succeeded; otherwise the status
 of the last command that failed (124 if it timed out); 125 when Tether itself failed (the
 shell could not start or died: later commands are not run; or the output could not be
-written); 141 when the reader of the output went away; 2 for bad usage.)";
+written); 141 when the reader of the output went away; 2 for bad usage. 130 after Ctrl-C
+(which interrupts the running command, shows its output and runs nothing more; a second one
+kills a command that ignores the first); 143 / 129 after SIGTERM / SIGHUP.)";
 
 constexpr const char* exit_rule_fleet = R"(
 Exit status with targets (-H, --hosts-file, repl, script): 0 when every command succeeded

@@ -1,13 +1,15 @@
 #include "cli/run_command.hpp"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <optional>
 
-#include "cli/kill_group_on_signal.hpp"
+#include "cli/interrupt_catcher.hpp"
 #include "cli/result_json.hpp"
 #include "cli/session_settings.hpp"
 #include "cli/terminal_output.hpp"
@@ -21,8 +23,12 @@ namespace {
 struct reader_gone {};
 
 // A short note on stderr for what a user must not miss; the output itself is untouched.
-void report_human(const result& done, const std::string& command, const run_request& request) {
-  if (done.timed_out) {
+void report_human(const result& done, const std::string& command, const run_request& request,
+                  bool interrupted) {
+  if (interrupted) {
+    print_line(2, "tether: '" + command + "' was interrupted" +
+                      (done.restarted ? " (it ignored SIGINT: the shell was restarted)" : ""));
+  } else if (done.timed_out) {
     // Which limit fired: the whole-command timeout, or the idle one if it was the shorter.
     const bool idle = request.idle_timeout_s &&
                       std::chrono::duration<double>(done.duration).count() < request.timeout_s;
@@ -53,11 +59,17 @@ int run_commands(const run_request& request) {
     return exit_code::tether_failed;
   }
 
-  // A restart (restart_on_death, a timeout's kill) gives the shell a new pid: the guard is
-  // renewed before each command.
-  std::optional<kill_group_on_signal> guard;
+  // Ctrl-C, SIGTERM and SIGHUP interrupt the running command as a timeout would: what it
+  // printed so far is shown (or its JSON line printed), later commands are not run, and tether
+  // ends with 128 + the signal. A second signal while the first is served (a command that
+  // ignores SIGINT is given interrupt_grace) kills the shell's group at once.
+  interrupt_catcher catcher;
+  const auto status_after_signal = [&catcher] {
+    return 128 + (catcher.ending() != 0 ? catcher.ending() : SIGINT);
+  };
 
   run_options per_command;
+  per_command.interrupt_fd = catcher.fd();
   if (request.idle_timeout_s) per_command.idle_timeout = seconds{*request.idle_timeout_s};
   per_command.output_cap = request.max_output;
   if (!request.json && !request.max_output) {
@@ -73,15 +85,19 @@ int run_commands(const run_request& request) {
   int status = 0;
   for (const auto& command : request.commands) {
     if (request.echo && !request.json) print_line(2, "$ " + command);
+    if (catcher.take()) return status_after_signal();  // came between commands
     std::error_code failed;
     const result* ran = nullptr;
-    guard.reset();
-    if (shell->shell_pid() > 0) guard.emplace(shell->shell_pid());
+    // A restart (restart_on_death, a timeout's kill) gives the shell a new pid: renewed for
+    // each command.
+    catcher.kill_on_second_signal(std::max(shell->shell_pid(), 0));
     try {
       ran = &shell->run(command, per_command, failed);
     } catch (const reader_gone&) {
       return status_for_closed_output();
     }
+    catcher.kill_on_second_signal(0);
+    const bool interrupted = catcher.take();
     const result& done = *ran;
     if (failed) {
       if (request.json) {
@@ -93,7 +109,7 @@ int run_commands(const run_request& request) {
         }
         print_line(2, "tether: " + done.error);
       }
-      return exit_code::tether_failed;
+      return interrupted ? status_after_signal() : exit_code::tether_failed;
     }
     if (request.json) {
       print_line(1, result_to_json(done, command).dump());
@@ -102,8 +118,9 @@ int run_commands(const run_request& request) {
         write_all(1, done.out);
         write_all(2, done.err);
       }
-      report_human(done, command, request);
+      report_human(done, command, request, interrupted);
     }
+    if (interrupted) return status_after_signal();
     if (done.timed_out) {
       status = exit_code::timed_out;
     } else if (done.exit_status && *done.exit_status != 0) {

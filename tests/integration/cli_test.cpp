@@ -28,13 +28,21 @@ class cli : public hygiene_fixture {
     runner_.emplace(session_options{.shell_argv = {"bash"}});  // PIPESTATUS in one test
   }
   session& runner() { return *runner_; }
+  // A fresh directory, removed after the test.
+  std::string scratch_directory() {
+    char pattern[] = "/tmp/tether-cli-XXXXXX";
+    scratch_ = ::mkdtemp(pattern);
+    return scratch_;
+  }
   void TearDown() override {
     runner_.reset();
+    if (!scratch_.empty()) std::filesystem::remove_all(scratch_);
     hygiene_fixture::TearDown();
   }
 
  private:
   std::optional<session> runner_;
+  std::string scratch_;
 };
 
 TEST_F(cli, commands_share_one_session) {
@@ -105,6 +113,54 @@ TEST_F(cli, shell_death_keeps_partial_output_and_gives_125) {
   EXPECT_EQ(lines[0]["error"],
             "the shell exited with status 9 while running 'echo before; exit 9'");
   EXPECT_EQ(done.exit_status, 125);
+}
+
+// The commands signal tether themselves ($PPID: the shell's parent is tether), so the signal
+// comes while a command runs, never during start-up.
+TEST_F(cli, ctrl_c_interrupts_the_command_shows_its_output_and_gives_130) {
+  const std::string dir = scratch_directory();
+  const auto done = tether_cli(
+      {"run", "--json", "--",
+       "echo before; kill -INT $PPID; sh -c 'echo $$ > " + dir + "/pid; exec sleep 30'; echo after",
+       "touch " + dir + "/ran"});
+  const auto lines = json_lines(done.out);
+  ASSERT_EQ(lines.size(), 1U) << "later commands must not run";
+  EXPECT_EQ(lines[0]["stdout"], "before\n");
+  EXPECT_EQ(lines[0]["exit_status"], 130);
+  EXPECT_EQ(lines[0]["timed_out"], false);
+  EXPECT_EQ(done.exit_status, 130);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ran"));
+  // The interrupt may land before the sleeper starts (then the shell's trap ends the command
+  // at once and there is no pid file); if it started, it must be gone.
+  if (const auto pid = read_file(dir + "/pid"); !pid.empty()) {
+    EXPECT_FALSE(process_still_running_after(std::stoi(pid), 10));
+  }
+}
+
+TEST_F(cli, sigterm_interrupts_the_command_says_so_and_gives_143) {
+  const auto done =
+      tether_cli({"run", "--", "echo before; kill -TERM $PPID; sleep 30; echo after", "echo no"});
+  EXPECT_EQ(done.out, "before\n");
+  EXPECT_EQ(done.err,
+            "tether: 'echo before; kill -TERM $PPID; sleep 30; echo after' was interrupted\n");
+  EXPECT_EQ(done.exit_status, 143);
+}
+
+TEST_F(cli, a_second_signal_kills_a_command_that_ignores_the_first) {
+  const std::string dir = scratch_directory();
+  // The command ignores SIGINT, so the first signal's interrupt would wait out the grace
+  // period; the second ends tether at once, and the command's processes with it.
+  const auto done = tether_cli({"run", "--",
+                                "trap '' INT; echo before; kill -INT $PPID; "
+                                "sh -c 'echo $$ > " +
+                                    dir + "/pid; kill -TERM $1; exec sleep 30' sh $PPID",
+                                "touch " + dir + "/ran"});
+  EXPECT_EQ(done.out, "before\n");
+  EXPECT_EQ(done.exit_status, 128 + SIGTERM);  // killed by SIGTERM, as bash reports it
+  EXPECT_THAT(done.err, ::testing::Not(HasSubstr("was interrupted")));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ran"));
+  EXPECT_FALSE(process_still_running_after(std::stoi(read_file(dir + "/pid")), 10))
+      << "the command's process survived tether";
 }
 
 TEST_F(cli, bad_usage_is_a_clear_message_and_status_2) {
