@@ -101,8 +101,10 @@ struct run_options {
   /// command is interrupted as a timeout would interrupt it: SIGINT to its process group, the
   /// shell comes back (status 130) with its state, and the result keeps the output so far but
   /// is not marked timed_out; a command that ignores SIGINT is killed after interrupt_grace and
-  /// the shell started again (`restarted`). Tether never reads from it, and watches it only
-  /// until it first fires. Negative (the default): none. A fleet has fleet::interrupt().
+  /// the shell started again (`restarted`). Readable already when run() is called, or while the
+  /// shell is being started again for this command (restart_on_death), the command is not sent
+  /// at all: the result has status 130 and no output. Tether never reads from it, and watches
+  /// it only until it first fires. Negative (the default): none. A fleet has fleet::interrupt().
   int interrupt_fd = -1;
 };
 

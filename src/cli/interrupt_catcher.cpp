@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace tether::cli {
@@ -11,13 +12,22 @@ namespace {
 int pipe_fds[2] = {-1, -1};
 volatile sig_atomic_t ending_signal = 0;
 volatile sig_atomic_t untaken = 0;        // signals since the last take()
-volatile sig_atomic_t group_to_kill = 0;  // kill_on_second_signal's
+volatile sig_atomic_t second_ends = 0;    // end_on_second_signal's
+volatile sig_atomic_t group_to_kill = 0;  // and its process group, if any
+int recorded_signal = 0;                  // record_ending_signal's
 
-// Only async-signal-safe calls: write, kill, sigaction, raise.
+// Only async-signal-safe calls: write, waitid, kill, sigaction, raise.
 extern "C" void on_interrupt(int signal_number) {
   const int saved = errno;
-  if (untaken > 0 && group_to_kill > 0) {
-    ::kill(-group_to_kill, SIGKILL);
+  if (untaken > 0 && second_ends != 0) {
+    // The group id is the shell's pid, ours only while the shell is our unreaped child: the
+    // session reaps it only when it ends it, and it cannot do so while this handler runs on
+    // its (the only) thread. A shell restarted meanwhile has a group of its own, not this.
+    siginfo_t info{};
+    if (group_to_kill > 0 && ::waitid(P_PID, static_cast<id_t>(group_to_kill), &info,
+                                      WEXITED | WNOHANG | WNOWAIT) == 0) {
+      ::kill(-group_to_kill, SIGKILL);
+    }
     struct sigaction default_action {};
     default_action.sa_handler = SIG_DFL;
     ::sigaction(signal_number, &default_action, nullptr);
@@ -49,11 +59,12 @@ interrupt_catcher::interrupt_catcher() {
 interrupt_catcher::~interrupt_catcher() {
   for (std::size_t i = 0; i < ending_signal_count; ++i)
     ::sigaction(ending_signals[i], &previous_[i], nullptr);
-  group_to_kill = 0;
+  second_ends = 0;
 }
 
-void interrupt_catcher::kill_on_second_signal(int process_group) {
-  group_to_kill = process_group;
+void interrupt_catcher::end_on_second_signal(bool ends, int process_group) {
+  group_to_kill = process_group > 0 ? process_group : 0;
+  second_ends = ends ? 1 : 0;
 }
 
 int interrupt_catcher::ending() const {
@@ -70,6 +81,22 @@ bool interrupt_catcher::take() {
   char bytes[64];
   while (::read(pipe_fds[0], bytes, sizeof bytes) > 0) pressed = true;
   return pressed;
+}
+
+void record_ending_signal(int signal_number) {
+  recorded_signal = signal_number;
+}
+
+void die_of_recorded_signal() {
+  if (recorded_signal == 0) return;
+  struct sigaction default_action {};
+  default_action.sa_handler = SIG_DFL;
+  ::sigaction(recorded_signal, &default_action, nullptr);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, recorded_signal);
+  ::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+  ::raise(recorded_signal);
 }
 
 }  // namespace tether::cli

@@ -23,13 +23,23 @@ class interrupt_catcher {
   bool take();
   /// SIGTERM or SIGHUP once one came (tether should then end, with 128 + it), else 0.
   [[nodiscard]] int ending() const;
-  /// With a process group given (0: none), a signal that comes while an earlier one is still
-  /// untaken means the user will not wait for the interrupt to be served: it kills the group
-  /// (a session's shell and all it runs) and ends tether as the signal would.
-  void kill_on_second_signal(int process_group);
+  /// With `ends`, a signal that comes while an earlier one is still untaken means the user will
+  /// not wait for the interrupt to be served: it ends tether as the signal would, first killing
+  /// `process_group` (a local session's shell and all it runs; <= 0: none, as for a native SSH
+  /// session, whose remote shell goes with the connection) if it is still that shell's.
+  void end_on_second_signal(bool ends, int process_group);
 
  private:
   struct sigaction previous_[ending_signal_count] {};
 };
+
+/// tether ends because of `signal_number` (after interrupting the commands): recorded, so that
+/// main() can end by it once the sessions are closed (die_of_recorded_signal).
+void record_ending_signal(int signal_number);
+/// If a signal was recorded, end tether by it now, its default action restored: whoever ran
+/// tether then sees it killed by the signal, as programs that catch SIGINT should end (a shell
+/// running tether in a loop stops at Ctrl-C only then; an exit status of 130 would make it go
+/// on). Returns if none was recorded.
+void die_of_recorded_signal();
 
 }  // namespace tether::cli

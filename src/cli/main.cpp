@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/fleet_command.hpp"
+#include "cli/interrupt_catcher.hpp"
 #include "cli/run_command.hpp"
 #include "cli/session_settings.hpp"
 #include "cli/terminal_output.hpp"
@@ -35,18 +36,19 @@ constexpr const char* exit_rule_single = R"(
 Exit status with one session (no -H): 0 when every command succeeded; otherwise the status
 of the last command that failed (124 if it timed out); 125 when Tether itself failed (the
 shell could not start or died: later commands are not run; or the output could not be
-written); 141 when the reader of the output went away; 2 for bad usage. 130 after Ctrl-C
-(which interrupts the running command, shows its output and runs nothing more; a second one
-kills a command that ignores the first); 143 / 129 after SIGTERM / SIGHUP.)";
+written); 141 when the reader of the output went away; 2 for bad usage. Ctrl-C, SIGTERM
+and SIGHUP interrupt the running command, show its output, run nothing more and end tether
+by the signal (a shell shows 130 / 143 / 129); a second one kills a command that ignores the
+first.)";
 
 constexpr const char* exit_rule_fleet = R"(
 Exit status with targets (-H, --hosts-file, repl, script): 0 when every command succeeded
 on every target; otherwise the worst that happened anywhere: 125 a target could not be
 reached or started, or its shell died (it runs no more commands); else 124 a command timed
-out; else 1 a command exited non-zero. 130 after Ctrl-C (which interrupts the running
-commands, not tether); 143 / 129 after SIGTERM / SIGHUP (commands interrupted, sessions
-closed); 141 when the reader of the output went away; 125 when it could not be written; 2
-for bad usage.)";
+out; else 1 a command exited non-zero. Ctrl-C interrupts the running commands (the repl
+goes on; run and script end by the signal once the sessions are closed, which a shell shows
+as 130), as do SIGTERM and SIGHUP (143 / 129); 141 when the reader of the output went away;
+125 when it could not be written; 2 for bad usage.)";
 
 constexpr const char* run_examples = R"(
 Each COMMAND runs in the same shell, in order, so `cd /tmp` then `pwd` prints /tmp.
@@ -128,6 +130,23 @@ void raise_descriptor_limit() {
     limit.rlim_cur = limit.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &limit);
   }
+}
+
+int run_what_was_asked(const tether::cli::run_request& request, std::vector<std::string> targets,
+                       bool run, bool repl) {
+  if (run) {
+    if (request.hosts.empty() && request.hosts_file.empty()) {
+      return tether::cli::run_commands(request);
+    }
+    if (targets.empty()) {
+      std::cerr << "tether: -H or --hosts-file named no target\n";
+      return tether::cli::exit_code::usage;
+    }
+    return tether::cli::run_fleet(request, targets, request.commands, false);
+  }
+  if (targets.empty()) targets.emplace_back("local");
+  if (repl) return tether::cli::run_repl(request, targets);
+  return tether::cli::run_script(request, targets);
 }
 
 }  // namespace
@@ -217,17 +236,8 @@ A target stops at its first failing command unless --keep-going.)") +
   }
   for (const auto& one : request.positional_targets) targets.push_back(one);
 
-  if (run->parsed()) {
-    if (request.hosts.empty() && request.hosts_file.empty()) {
-      return tether::cli::run_commands(request);
-    }
-    if (targets.empty()) {
-      std::cerr << "tether: -H or --hosts-file named no target\n";
-      return tether::cli::exit_code::usage;
-    }
-    return tether::cli::run_fleet(request, targets, request.commands, false);
-  }
-  if (targets.empty()) targets.emplace_back("local");
-  if (repl->parsed()) return tether::cli::run_repl(request, targets);
-  return tether::cli::run_script(request, targets);
+  const int status = run_what_was_asked(request, std::move(targets), run->parsed(), repl->parsed());
+  // Ended by a signal: the sessions are closed by now; end as the signal would.
+  tether::cli::die_of_recorded_signal();
+  return status;
 }

@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -65,7 +64,9 @@ int run_commands(const run_request& request) {
   // ignores SIGINT is given interrupt_grace) kills the shell's group at once.
   interrupt_catcher catcher;
   const auto status_after_signal = [&catcher] {
-    return 128 + (catcher.ending() != 0 ? catcher.ending() : SIGINT);
+    const int signal_number = catcher.ending() != 0 ? catcher.ending() : SIGINT;
+    record_ending_signal(signal_number);
+    return 128 + signal_number;
   };
 
   run_options per_command;
@@ -90,13 +91,13 @@ int run_commands(const run_request& request) {
     const result* ran = nullptr;
     // A restart (restart_on_death, a timeout's kill) gives the shell a new pid: renewed for
     // each command.
-    catcher.kill_on_second_signal(std::max(shell->shell_pid(), 0));
+    catcher.end_on_second_signal(true, shell->shell_pid());
     try {
       ran = &shell->run(command, per_command, failed);
     } catch (const reader_gone&) {
       return status_for_closed_output();
     }
-    catcher.kill_on_second_signal(0);
+    catcher.end_on_second_signal(false, 0);
     const bool interrupted = catcher.take();
     const result& done = *ran;
     if (failed) {

@@ -50,7 +50,7 @@ std::size_t find_marker(std::string_view haystack, std::string_view needle) {
     const std::size_t last_offset = needle.size() - 1;
     const __m128i first = _mm_set1_epi8(needle.front());
     const __m128i last = _mm_set1_epi8(needle.back());
-    std::size_t false_candidates = 0;
+    std::size_t compared = 0;  // bytes compared at false candidates
     // Both loads of a block stay inside the haystack; memmem takes what is left.
     for (; at + last_offset + block <= haystack.size(); at += block) {
       for (std::uint32_t mask = candidates(bytes + at, last_offset, first, last); mask != 0;
@@ -59,11 +59,11 @@ std::size_t find_marker(std::string_view haystack, std::string_view needle) {
         if (std::memcmp(bytes + position + 1, needle.data() + 1, needle.size() - 2) == 0) {
           return position;
         }
-        ++false_candidates;
+        compared += needle.size();
       }
-      // More false candidates than one in four positions (after a start allowance): output
-      // built of the needle's ends. memmem takes over and keeps the search linear.
-      if (false_candidates > at / 4 + 64) break;
+      // More bytes compared at false candidates than scanned, past a start allowance: output
+      // built of the needle's ends. memmem takes over, so the work stays linear.
+      if (compared > at + 4096) break;
     }
   }
 #endif

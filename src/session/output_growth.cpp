@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <fstream>
 #include <new>
 
 namespace tether::session_detail {
@@ -22,6 +23,17 @@ void populate(char* data, std::size_t begin_offset, std::size_t end_offset) {
   if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
 }
 
+// Under strict overcommit (vm.overcommit_memory = 2) capacity is charged in full against the
+// commit limit, populated or not: reserving ahead there would take memory from everyone else.
+bool reserving_ahead_is_free() {
+  static const bool free = [] {
+    std::ifstream setting("/proc/sys/vm/overcommit_memory");
+    int mode = 0;
+    return !(setting >> mode) || mode != 2;
+  }();
+  return free;
+}
+
 }  // namespace
 
 void output_growth::reserve(std::string& kept, std::size_t needed) {
@@ -35,12 +47,13 @@ void output_growth::reserve(std::string& kept, std::size_t needed) {
     // 8 MiB goes straight to 512 MiB: capacity beyond what is written is never populated, so it
     // costs address space, not memory, and a 256 MiB capture copies ~10 MiB on its way (growing
     // 8x copied ~90 MiB, 4x ~200 MiB): ~1050 -> ~1300 MB/s on one CPU. Past that, 2x keeps huge
-    // outputs clear of the kernel's overcommit heuristic. Where address space is short (RLIMIT_AS,
-    // strict overcommit), growth falls back to doubling rather than failing the command.
+    // outputs clear of the kernel's overcommit heuristic. Under strict overcommit it only doubles,
+    // and where address space is short (RLIMIT_AS) it falls back to doubling rather than failing.
     constexpr std::size_t first_big_capacity = std::size_t{512} << 20;
     std::string bigger;  // reserved empty: nothing copied or touched yet
     try {
-      bigger.reserve(std::max(needed, std::max(first_big_capacity, kept.capacity() * 2)));
+      const std::size_t ahead = reserving_ahead_is_free() ? first_big_capacity : 0;
+      bigger.reserve(std::max(needed, std::max(ahead, kept.capacity() * 2)));
     } catch (const std::bad_alloc&) {
       bigger.reserve(std::max(needed, kept.capacity() * 2));
     }

@@ -1,7 +1,6 @@
 #include "session/session_core.hpp"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 
@@ -279,6 +278,10 @@ void session_core::start_complete() {
     auto queued = std::move(*queued_);
     queued_.reset();
     restarting_for_run_ = true;
+    if (interrupt_requested_) {
+      finish(interrupted_before_sending());  // asked while the shell was being started again
+      return;
+    }
     start_command(queued.command, queued.options);
   } else {
     finish(result{});
@@ -297,13 +300,12 @@ void session_core::fail_start(const error& failure) {
   ended_because_ = failure.what();
   queued_.reset();
   if (abandoned_) {
-    // Keep what the timed-out command produced: the restart's error travels with it.
+    // Keep what the interrupted command produced: the restart's error travels with it.
     result done = std::move(*abandoned_);
     abandoned_.reset();
-    done.error = std::string(
-                     "the command timed out and ignored the interrupt; starting the shell again "
-                     "failed: ") +
-                 failure.what();
+    done.error = std::string(done.timed_out ? "the command timed out and ignored the interrupt"
+                                            : "the command ignored the interrupt") +
+                 "; starting the shell again failed: " + failure.what();
     const std::string message = done.error;
     finish(done, error(static_cast<errc>(failure.code().value()), message, done));
     return;
@@ -320,12 +322,25 @@ void session_core::begin_command(std::string_view command, const run_options& op
     throw error(errc::invalid_argument,
                 "a command cannot contain a NUL byte; pass binary data as stdin_data");
   }
-  if (options.interrupt_fd >= 0 && ::fcntl(options.interrupt_fd, F_GETFD) < 0) {
-    throw error(errc::invalid_argument, "run_options::interrupt_fd " +
-                                            std::to_string(options.interrupt_fd) +
-                                            " is not an open descriptor");
-  }
   restarting_for_run_ = false;
+  interrupt_fd_fired_ = false;
+  interrupt_requested_ = false;
+  if (options.interrupt_fd >= 0) {
+    // Readable already (a Ctrl-C just before this call): the command is not sent at all.
+    pollfd now{options.interrupt_fd, POLLIN, 0};
+    ::poll(&now, 1, 0);
+    if ((now.revents & POLLNVAL) != 0) {
+      throw error(errc::invalid_argument, "run_options::interrupt_fd " +
+                                              std::to_string(options.interrupt_fd) +
+                                              " is not an open descriptor");
+    }
+    if (now.revents != 0) {
+      interrupt_fd_fired_ = true;
+      interrupt_requested_ = true;
+      finish(interrupted_before_sending());
+      return;
+    }
+  }
   if (!ended_because_.empty()) {
     if (!options_.restart_on_death) {
       throw error(
@@ -342,7 +357,6 @@ void session_core::begin_command(std::string_view command, const run_options& op
 
 void session_core::start_command(std::string_view command, const run_options& options) {
   command_options_ = options;
-  interrupt_fd_fired_ = false;
   command_ = command;
   const command_limits limits{
       .timeout = to_limit(options.timeout.value_or(timeout_)),
@@ -524,22 +538,43 @@ void session_core::drive() {
   while (busy()) {
     fds_.clear();
     const std::size_t count = add_poll_fds(fds_);
-    // The caller's interrupt descriptor, while a command of theirs runs, until it first fires.
-    const bool watch_interrupt_fd = phase_ == phase::command && run_ &&
-                                    command_options_.interrupt_fd >= 0 && !interrupt_fd_fired_;
-    if (watch_interrupt_fd) fds_.push_back({command_options_.interrupt_fd, POLLIN, 0});
+    const int interrupt_fd = watched_interrupt_fd();
+    if (interrupt_fd >= 0) fds_.push_back({interrupt_fd, POLLIN, 0});
     if (loop::poll_until(fds_, next_deadline()) < 0) {
       const std::string why = std::string("waiting for the shell failed: ") + ::strerror(errno);
       abandon("the session was stopped because " + why);
       throw error(errc::io_failed, why);
     }
-    if (watch_interrupt_fd && fds_[count].revents != 0) {
+    if (interrupt_fd >= 0 && fds_[count].revents != 0) {
       interrupt_fd_fired_ = true;
-      // POLLNVAL (the caller closed it meanwhile) only ends the watch.
-      if ((fds_[count].revents & (POLLIN | POLLHUP | POLLERR)) != 0) interrupt();
+      // POLLNVAL (the caller closed it meanwhile) only ends the watch. A command waiting for a
+      // restart is not sent (start_complete); a setup command running then is left to finish.
+      if ((fds_[count].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+        interrupt_requested_ = true;
+        if (phase_ == phase::command) interrupt();
+      }
     }
     advance(fds_.data(), count, clock::now());
   }
+}
+
+// The caller's interrupt descriptor while their command runs or waits for a restart of the
+// shell, until it first fires; else -1.
+int session_core::watched_interrupt_fd() const {
+  if (interrupt_fd_fired_) return -1;
+  if (phase_ == phase::command && run_) return command_options_.interrupt_fd;
+  if (queued_) return queued_->options.interrupt_fd;
+  return -1;
+}
+
+// The result of a command whose interrupt descriptor fired before it was sent: as if the shell
+// had been interrupted at once (130), nothing run.
+result session_core::interrupted_before_sending() const {
+  result done;
+  done.exit_status = 130;
+  done.target = target_;
+  done.restarted = restarting_for_run_;
+  return done;
 }
 
 void session_core::abandon(const std::string& why) noexcept {

@@ -109,6 +109,8 @@ class session_core {
   void fail_start(const error& failure);
   void finish(result value, std::optional<error> failure = std::nullopt);
   void abandon(const std::string& why) noexcept;
+  [[nodiscard]] int watched_interrupt_fd() const;
+  [[nodiscard]] result interrupted_before_sending() const;
   void drop_operation() noexcept;
   void stop() noexcept;
 
@@ -143,11 +145,14 @@ class session_core {
 
   phase phase_ = phase::idle;
   std::uint64_t generation_ = 0;
-  std::uint64_t closed_seen_ = 0;    // the channel's closed_descriptors(), as last seen
-  std::optional<command_run> run_;   // in place: no allocation per command
-  run_options command_options_;      // the running command's; its limits point into it
-  bool interrupt_fd_fired_ = false;  // command_options_.interrupt_fd was readable: not watched
-  std::string command_;              // the running command, for messages
+  std::uint64_t closed_seen_ = 0;   // the channel's closed_descriptors(), as last seen
+  std::optional<command_run> run_;  // in place: no allocation per command
+  run_options command_options_;     // the running command's; its limits point into it
+  // run_options::interrupt_fd of the caller's command: seen readable (or invalid), so no
+  // longer watched; and whether that asked for an interrupt.
+  bool interrupt_fd_fired_ = false;
+  bool interrupt_requested_ = false;
+  std::string command_;  // the running command, for messages
   std::size_t setup_index_ = 0;
   std::optional<queued_command> queued_;  // runs once the restart under way completes
   bool restarting_for_run_ = false;       // the running command follows a restart

@@ -141,8 +141,10 @@ TEST_F(cli, sigterm_interrupts_the_command_says_so_and_gives_143) {
   const auto done =
       tether_cli({"run", "--", "echo before; kill -TERM $PPID; sleep 30; echo after", "echo no"});
   EXPECT_EQ(done.out, "before\n");
+  // Then tether ends by the signal: the shell running it says "Terminated" and gives 143.
   EXPECT_EQ(done.err,
-            "tether: 'echo before; kill -TERM $PPID; sleep 30; echo after' was interrupted\n");
+            "tether: 'echo before; kill -TERM $PPID; sleep 30; echo after' was interrupted\n"
+            "Terminated\n");
   EXPECT_EQ(done.exit_status, 143);
 }
 

@@ -298,22 +298,66 @@ TEST_P(session_test, an_interrupt_fd_interrupts_the_command_and_keeps_the_sessio
   ::close(wake[1]);
 }
 
-TEST_P(session_test, an_interrupt_fd_readable_before_the_command_stops_it_once_it_runs) {
-  auto shell = open({.interrupt_grace = 4s});
+TEST_P(session_test, an_interrupt_fd_readable_before_run_means_the_command_is_not_sent) {
+  auto shell = open();
+  const std::string ran = scratch() + "/ran";
   int wake[2];
   ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
   ASSERT_EQ(::write(wake[1], "x", 1), 1);
   run_options options;
   options.interrupt_fd = wake[0];
-  // The interrupt may reach the shell before the command starts; it is sent again halfway
-  // through the grace period, and the command must still end by it, not by being killed.
-  const auto& done = shell.run("sleep 30; echo after", options);
+  const auto& done = shell.run("touch " + ran + "; echo ran", options);
   EXPECT_EQ(done.exit_status, 130);
   EXPECT_FALSE(done.restarted);
   EXPECT_EQ(done.out, "");
+  EXPECT_FALSE(std::filesystem::exists(ran));
   EXPECT_EQ(shell.run("echo fine").out, "fine\n");
   ::close(wake[0]);
   ::close(wake[1]);
+}
+
+// The interrupt comes while the shell is being started again for the command: the setup
+// command of the restart makes the descriptor (a FIFO's read end) readable.
+TEST_P(session_test, an_interrupt_fd_firing_during_a_restart_means_the_command_is_not_sent) {
+  const std::string fifo = scratch() + "/fifo";
+  const std::string ran = scratch() + "/ran";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0666), 0);
+  ::chmod(fifo.c_str(), 0666);  // the SSH test account writes it too
+  const int wake = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(wake, 0);
+  // A writer kept open, so the read end does not show POLLHUP whenever the setup's is closed.
+  const int keep = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(keep, 0);
+  auto shell = open({.restart_on_death = true, .setup_commands = {"echo x > " + fifo}});
+  char drained[16];
+  ASSERT_GT(::read(wake, drained, sizeof drained), 0);  // the first start's setup wrote it
+  std::error_code ec;
+  shell.run("exit 3", {}, ec);
+  ASSERT_EQ(ec, errc::shell_exited);
+  run_options options;
+  options.interrupt_fd = wake;
+  const auto& done = shell.run("touch " + ran + "; echo ran", options);
+  EXPECT_EQ(done.exit_status, 130);
+  EXPECT_TRUE(done.restarted);
+  EXPECT_EQ(done.out, "");
+  EXPECT_FALSE(std::filesystem::exists(ran));
+  EXPECT_EQ(shell.run("echo fine").out, "fine\n");
+  ::close(wake);
+  ::close(keep);
+}
+
+// A SIGINT that meets a session's first command as it starts: zsh may then print the
+// handshake's marker line again, which must not end up in any output.
+TEST_P(session_test, an_interrupt_as_the_first_command_starts_leaves_no_stray_output) {
+  for (int round = 0; round < 5; ++round) {
+    auto shell = open({.interrupt_grace = 400ms});
+    run_options options;
+    options.timeout = 1us;  // the interrupt follows the command line at once
+    const auto& done = shell.run("sleep 30", options);
+    EXPECT_TRUE(done.timed_out);
+    EXPECT_EQ(done.out, "") << "round " << round;
+    EXPECT_EQ(shell.run("echo fine").out, "fine\n") << "round " << round;
+  }
 }
 
 TEST_P(session_test, an_interrupt_fd_that_is_not_open_is_refused) {
