@@ -52,8 +52,12 @@ interrupt_catcher::interrupt_catcher() {
   sigemptyset(&action.sa_mask);
   for (const int signal_number : ending_signals) sigaddset(&action.sa_mask, signal_number);
   action.sa_flags = 0;  // no SA_RESTART: a Ctrl-C at the prompt ends the read
-  for (std::size_t i = 0; i < ending_signal_count; ++i)
-    ::sigaction(ending_signals[i], &action, &previous_[i]);
+  for (std::size_t i = 0; i < ending_signal_count; ++i) {
+    ::sigaction(ending_signals[i], nullptr, &previous_[i]);
+    // Ignored by whoever started tether (nohup; `tether ... &` in a script ignores SIGINT):
+    // it stays ignored.
+    if (previous_[i].sa_handler != SIG_IGN) ::sigaction(ending_signals[i], &action, nullptr);
+  }
 }
 
 interrupt_catcher::~interrupt_catcher() {

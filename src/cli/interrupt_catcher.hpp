@@ -9,7 +9,8 @@ namespace tether::cli {
 /// Catches SIGINT (Ctrl-C), SIGTERM and SIGHUP (the terminal closed) while it lives, so that
 /// they interrupt the running commands instead of killing tether (which would leave the
 /// sessions' commands running on). The handler only writes a byte to a pipe that the loop waits
-/// on along with the fleet. Restores the previous dispositions when it goes.
+/// on along with the fleet. A signal that was ignored when tether started (nohup) stays
+/// ignored. Restores the previous dispositions when it goes.
 class interrupt_catcher {
  public:
   interrupt_catcher();
@@ -25,8 +26,7 @@ class interrupt_catcher {
   [[nodiscard]] int ending() const;
   /// With `ends`, a signal that comes while an earlier one is still untaken means the user will
   /// not wait for the interrupt to be served: it ends tether as the signal would, first killing
-  /// `process_group` (a local session's shell and all it runs; <= 0: none, as for a native SSH
-  /// session, whose remote shell goes with the connection) if it is still that shell's.
+  /// `process_group` (a local session's shell and all it runs) if it is still that shell's.
   void end_on_second_signal(bool ends, int process_group);
 
  private:

@@ -90,8 +90,10 @@ int run_commands(const run_request& request) {
     std::error_code failed;
     const result* ran = nullptr;
     // A restart (restart_on_death, a timeout's kill) gives the shell a new pid: renewed for
-    // each command.
-    catcher.end_on_second_signal(true, shell->shell_pid());
+    // each command. Only for a local shell: killing a remote command takes the session's own
+    // stop ladder (the local ssh client's group is not the command), so there a second signal
+    // waits, like the first, for interrupt_grace.
+    catcher.end_on_second_signal(request.target.empty(), shell->shell_pid());
     try {
       ran = &shell->run(command, per_command, failed);
     } catch (const reader_gone&) {

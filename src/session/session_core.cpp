@@ -325,6 +325,12 @@ void session_core::begin_command(std::string_view command, const run_options& op
   restarting_for_run_ = false;
   interrupt_fd_fired_ = false;
   interrupt_requested_ = false;
+  const bool dead = !ended_because_.empty();
+  if (dead && !options_.restart_on_death) {
+    throw error(errc::session_closed,
+                ended_because_ + "; open a new session, or set session_options::restart_on_death");
+  }
+  if (!dead && !channel_) throw error(errc::session_closed, "the session has not been started");
   if (options.interrupt_fd >= 0) {
     // Readable already (a Ctrl-C just before this call): the command is not sent at all.
     pollfd now{options.interrupt_fd, POLLIN, 0};
@@ -341,17 +347,11 @@ void session_core::begin_command(std::string_view command, const run_options& op
       return;
     }
   }
-  if (!ended_because_.empty()) {
-    if (!options_.restart_on_death) {
-      throw error(
-          errc::session_closed,
-          ended_because_ + "; open a new session, or set session_options::restart_on_death");
-    }
+  if (dead) {
     queued_ = queued_command{std::string(command), options};
     begin_start();
     return;
   }
-  if (!channel_) throw error(errc::session_closed, "the session has not been started");
   start_command(command, options);
 }
 
@@ -376,6 +376,7 @@ void session_core::start_command(std::string_view command, const run_options& op
 }
 
 void session_core::interrupt() {
+  if (queued_) interrupt_requested_ = true;  // waiting for a restart: it will not be sent
   if (phase_ == phase::command && run_) run_->interrupt(clock::now());
   note_closed_descriptors();
 }

@@ -148,6 +148,15 @@ TEST_F(cli, sigterm_interrupts_the_command_says_so_and_gives_143) {
   EXPECT_EQ(done.exit_status, 143);
 }
 
+TEST_F(cli, a_signal_ignored_by_whoever_started_tether_stays_ignored) {
+  // As under nohup: SIGHUP ignored before tether starts.
+  const auto done = runner().run(std::string("trap '' HUP; ") + TETHER_CLI_PATH +
+                                 " run -- 'kill -HUP $PPID; echo still here'");
+  EXPECT_EQ(done.out, "still here\n");
+  EXPECT_EQ(done.exit_status, 0);
+  runner().run("trap - HUP");
+}
+
 TEST_F(cli, a_second_signal_kills_a_command_that_ignores_the_first) {
   const std::string dir = scratch_directory();
   // The command ignores SIGINT, so the first signal's interrupt would wait out the grace

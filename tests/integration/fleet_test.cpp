@@ -327,6 +327,30 @@ TEST_F(fleet_test, interrupt_reaches_targets_still_starting) {
   EXPECT_EQ(shells.run("echo next")[1].outcome.out, "next\n") << "later commands run";
 }
 
+TEST_F(fleet_test, interrupt_stops_a_command_waiting_for_its_shells_restart) {
+  fleet_options options;
+  options.session.restart_on_death = true;
+  fleet shells(std::vector<std::string>{"local"}, options);
+  ASSERT_EQ(shells.run("exit 3")[0].error, errc::shell_exited);
+  char pattern[] = "/tmp/tether-fleet-XXXXXX";
+  const std::string dir = ::mkdtemp(pattern);
+  shells.begin_run("touch " + dir + "/ran; echo ran");  // the shell is being started again
+  shells.interrupt();
+  while (shells.busy()) {
+    pollfd ready{.fd = shells.descriptor(), .events = POLLIN, .revents = 0};
+    ::poll(&ready, 1, 100);
+    shells.step();
+  }
+  const auto results = shells.take_results();
+  ASSERT_EQ(results.size(), 1U);
+  EXPECT_EQ(results[0].outcome.exit_status, 130);
+  EXPECT_EQ(results[0].outcome.out, "");
+  EXPECT_TRUE(results[0].outcome.restarted);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ran")) << "the interrupted command was sent";
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(shells.run("echo next")[0].outcome.out, "next\n");
+}
+
 TEST_F(fleet_test, a_callback_that_throws_on_the_last_line_leaves_the_fleet_usable) {
   fleet shells({"local", "local:bash"});
   fleet_run_options options;

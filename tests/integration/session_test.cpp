@@ -360,6 +360,22 @@ TEST_P(session_test, an_interrupt_as_the_first_command_starts_leaves_no_stray_ou
   }
 }
 
+TEST_P(session_test, an_interrupt_fd_does_not_hide_that_the_session_is_closed) {
+  auto shell = open();
+  std::error_code ec;
+  shell.run("exit 3", {}, ec);
+  ASSERT_EQ(ec, errc::shell_exited);
+  int wake[2];
+  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
+  ASSERT_EQ(::write(wake[1], "x", 1), 1);
+  run_options options;
+  options.interrupt_fd = wake[0];
+  shell.run("echo never", options, ec);
+  EXPECT_EQ(ec, errc::session_closed);
+  ::close(wake[0]);
+  ::close(wake[1]);
+}
+
 TEST_P(session_test, an_interrupt_fd_that_is_not_open_is_refused) {
   auto shell = open();
   run_options options;
