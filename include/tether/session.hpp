@@ -100,8 +100,11 @@ struct run_options {
   /// eventfd or a pipe written to by another thread or by a signal handler, e.g. on Ctrl-C), the
   /// command is interrupted as a timeout would interrupt it: SIGINT to its process group, the
   /// shell comes back (status 130) with its state, and the result keeps the output so far but
-  /// is not marked timed_out; a command that ignores SIGINT is killed after interrupt_grace and
-  /// the shell started again (`restarted`). Readable already when run() is called, or while the
+  /// is not marked timed_out. A command that ignores SIGINT is killed after interrupt_grace,
+  /// with its shell, which is not started again then (no waiting for a new shell or SSH
+  /// connection in a cancel): the result has no exit status, and the next run() starts a new
+  /// shell if restart_on_death is set, else fails with session_closed. Readable already when
+  /// run() is called, or while the
   /// shell is being started again for this command (restart_on_death), the command is not sent
   /// at all: the result has status 130 and no output. Tether never reads from it, and watches
   /// it only until it first fires. Negative (the default): none. A fleet has fleet::interrupt().

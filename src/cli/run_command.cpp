@@ -26,7 +26,7 @@ void report_human(const result& done, const std::string& command, const run_requ
                   bool interrupted) {
   if (interrupted) {
     print_line(2, "tether: '" + command + "' was interrupted" +
-                      (done.restarted ? " (it ignored SIGINT: the shell was restarted)" : ""));
+                      (done.exit_status ? "" : " (it ignored SIGINT and was killed)"));
   } else if (done.timed_out) {
     // Which limit fired: the whole-command timeout, or the idle one if it was the shorter.
     const bool idle = request.idle_timeout_s &&

@@ -438,6 +438,16 @@ void session_core::begin_stopping() {
 void session_core::finish_stopping() {
   channel_->stop(0);
   ++generation_;
+  if (abandoned_ && interrupt_requested_) {
+    // The caller asked for this interrupt (run_options::interrupt_fd) and waits for it: no new
+    // shell now (over SSH a new connection, over a dead link up to start_timeout). The next
+    // run() starts one if restart_on_death is set.
+    ended_because_ = "the command ignored the interrupt and was killed, and its shell with it";
+    result done = std::move(*abandoned_);
+    abandoned_.reset();
+    finish(std::move(done));
+    return;
+  }
   begin_start();
 }
 

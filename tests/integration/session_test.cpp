@@ -298,6 +298,35 @@ TEST_P(session_test, an_interrupt_fd_interrupts_the_command_and_keeps_the_sessio
   ::close(wake[1]);
 }
 
+TEST_P(session_test, a_command_ignoring_an_interrupt_fd_is_killed_and_no_shell_started_then) {
+  auto shell = open({.interrupt_grace = 400ms, .restart_on_death = true});
+  const std::string pid_file = scratch() + "/pid";
+  int wake[2];
+  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
+  std::string seen;
+  run_options options;
+  options.interrupt_fd = wake[0];
+  options.on_output = [&](output_stream stream, std::string_view bytes) {
+    if (stream == output_stream::out) seen += bytes;
+    if (seen == "started\n") {
+      ASSERT_EQ(::write(wake[1], "x", 1), 1);
+    }
+  };
+  // `trap '' INT` makes the shell and its children ignore SIGINT, so only killing works.
+  const auto& done = shell.run(
+      "trap '' INT; sh -c 'echo $$ > " + pid_file + "; echo started; exec sleep 30'", options);
+  EXPECT_FALSE(done.exit_status.has_value());
+  EXPECT_FALSE(done.timed_out);
+  EXPECT_FALSE(done.restarted);
+  EXPECT_FALSE(shell.alive()) << "a new shell was started inside the interrupted run()";
+  EXPECT_FALSE(process_still_running_after(std::stoi(read_file(pid_file)), 5.0));
+  const auto& next = shell.run("echo back");  // restart_on_death: the next run starts one
+  EXPECT_TRUE(next.restarted);
+  EXPECT_EQ(next.out, "back\n");
+  ::close(wake[0]);
+  ::close(wake[1]);
+}
+
 TEST_P(session_test, an_interrupt_fd_readable_before_run_means_the_command_is_not_sent) {
   auto shell = open();
   const std::string ran = scratch() + "/ran";
