@@ -131,6 +131,7 @@ int run_commands(const run_request& request) {
     }
     if (output_closed()) return status_for_closed_output();
   }
+  if (catcher.take()) return status_after_signal();  // came as the last command ended
   return status;
 }
 
