@@ -59,9 +59,10 @@ int run_commands(const run_request& request) {
   }
 
   // Ctrl-C, SIGTERM and SIGHUP interrupt the running command as a timeout would: what it
-  // printed so far is shown (or its JSON line printed), later commands are not run, and tether
-  // ends with 128 + the signal. A second signal while the first is served (a command that
-  // ignores SIGINT is given interrupt_grace) kills the shell's group at once.
+  // printed so far is shown (or its JSON line printed), later commands are not run, and once
+  // the session is closed main() ends tether by the signal. A second signal while the first is
+  // served (a command that ignores SIGINT is given interrupt_grace) kills a local shell's group
+  // at once.
   interrupt_catcher catcher;
   const auto status_after_signal = [&catcher] {
     const int signal_number = catcher.ending() != 0 ? catcher.ending() : SIGINT;
