@@ -69,6 +69,18 @@ int run_commands(const run_request& request) {
     record_ending_signal(signal_number);
     return 128 + signal_number;
   };
+  // The session is closed while the catcher still holds the signals: a signal in the middle of
+  // the stop ladder would otherwise end tether before it kills what the commands left running.
+  struct close_session_first {
+    std::optional<session>& shell;
+    interrupt_catcher& catcher;
+    ~close_session_first() {
+      shell.reset();
+      if (catcher.take()) {
+        record_ending_signal(catcher.ending() != 0 ? catcher.ending() : SIGINT);
+      }
+    }
+  } closer{shell, catcher};
 
   run_options per_command;
   per_command.interrupt_fd = catcher.fd();
