@@ -35,13 +35,6 @@ struct reader_gone {};
 // How badly a target did, worst first wins the exit status.
 enum severity { fine = 0, command_failed = 1, timed_out = 2, unreachable = 3 };
 
-// tether ends because of a signal: the status a shell shows for it, and main() then ends
-// tether by it (record_ending_signal), once the sessions are closed.
-int ending_status(int signal_number) {
-  record_ending_signal(signal_number);
-  return 128 + signal_number;
-}
-
 int exit_status_for(severity worst) {
   switch (worst) {
     case unreachable:
@@ -201,8 +194,7 @@ int run_fleet(const run_request& request, const std::vector<std::string>& target
     if (interrupted) break;
   }
   if (all.size() > 1 && mode != output_mode::json) print_summary(names, why);
-  if (catcher.ending() != 0) return ending_status(catcher.ending());
-  if (interrupted) return ending_status(SIGINT);
+  if (catcher.ending() != 0 || interrupted) return end_by_signal(catcher.caught());
   return exit_status_for(*std::max_element(worst.begin(), worst.end()));
 }
 
@@ -245,7 +237,7 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
   severity worst = fine;  // over the whole session, for the exit status
   for (;;) {
     catcher.take();
-    if (catcher.ending() != 0) return ending_status(catcher.ending());
+    if (catcher.ending() != 0) return end_by_signal(catcher.ending());
     char* typed = readline(terminal ? prompt.c_str() : "");
     if (typed == nullptr) {
       if (catcher.take()) continue;  // Ctrl-C at the prompt: a fresh prompt, as shells do
@@ -268,7 +260,7 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
       return status_for_closed_output();
     }
     if (output_closed()) return status_for_closed_output();
-    if (catcher.ending() != 0) return ending_status(catcher.ending());
+    if (catcher.ending() != 0) return end_by_signal(catcher.ending());
   }
   if (terminal) write_all(1, "\n");
   if (!history.empty()) write_history(history.c_str());

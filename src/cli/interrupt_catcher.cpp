@@ -14,7 +14,7 @@ volatile sig_atomic_t ending_signal = 0;
 volatile sig_atomic_t untaken = 0;        // signals since the last take()
 volatile sig_atomic_t second_ends = 0;    // end_on_second_signal's
 volatile sig_atomic_t group_to_kill = 0;  // and its process group, if any
-int recorded_signal = 0;                  // record_ending_signal's
+int recorded_signal = 0;                  // end_by_signal's
 
 // Only async-signal-safe calls: write, waitid, kill, sigaction, raise.
 extern "C" void on_interrupt(int signal_number) {
@@ -87,8 +87,9 @@ bool interrupt_catcher::take() {
   return pressed;
 }
 
-void record_ending_signal(int signal_number) {
+int end_by_signal(int signal_number) {
   recorded_signal = signal_number;
+  return 128 + signal_number;
 }
 
 void die_of_recorded_signal() {

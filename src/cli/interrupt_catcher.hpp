@@ -22,8 +22,10 @@ class interrupt_catcher {
   [[nodiscard]] int fd() const;
   /// Whether a signal came since the last call.
   bool take();
-  /// SIGTERM or SIGHUP once one came (tether should then end, with 128 + it), else 0.
+  /// SIGTERM or SIGHUP once one came (tether should then end by it), else 0.
   [[nodiscard]] int ending() const;
+  /// The signal tether ends by after an interrupt: ending(), or SIGINT if that is 0.
+  [[nodiscard]] int caught() const { return ending() != 0 ? ending() : SIGINT; }
   /// With `ends`, a signal that comes while an earlier one is still untaken means the user will
   /// not wait for the interrupt to be served: it ends tether as the signal would, first killing
   /// `process_group` (a local session's shell and all it runs) if it is still that shell's.
@@ -34,8 +36,9 @@ class interrupt_catcher {
 };
 
 /// tether ends because of `signal_number` (after interrupting the commands): recorded, so that
-/// main() can end by it once the sessions are closed (die_of_recorded_signal).
-void record_ending_signal(int signal_number);
+/// main() can end by it once the sessions are closed (die_of_recorded_signal). Returns the
+/// status a shell shows for that, 128 + the signal.
+int end_by_signal(int signal_number);
 /// If a signal was recorded, end tether by it now, its default action restored: whoever ran
 /// tether then sees it killed by the signal, as programs that catch SIGINT should end (a shell
 /// running tether in a loop stops at Ctrl-C only then; an exit status of 130 would make it go

@@ -1,6 +1,5 @@
 #include "cli/run_command.hpp"
 
-#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -64,11 +63,7 @@ int run_commands(const run_request& request) {
   // served (a command that ignores SIGINT is given interrupt_grace) kills a local shell's group
   // at once.
   interrupt_catcher catcher;
-  const auto status_after_signal = [&catcher] {
-    const int signal_number = catcher.ending() != 0 ? catcher.ending() : SIGINT;
-    record_ending_signal(signal_number);
-    return 128 + signal_number;
-  };
+  const auto status_after_signal = [&catcher] { return end_by_signal(catcher.caught()); };
   // The session is closed while the catcher still holds the signals: a signal in the middle of
   // the stop ladder would otherwise end tether before it kills what the commands left running.
   struct close_session_first {
@@ -76,9 +71,7 @@ int run_commands(const run_request& request) {
     interrupt_catcher& catcher;
     ~close_session_first() {
       shell.reset();
-      if (catcher.take()) {
-        record_ending_signal(catcher.ending() != 0 ? catcher.ending() : SIGINT);
-      }
+      if (catcher.take()) end_by_signal(catcher.caught());
     }
   } closer{shell, catcher};
 
