@@ -104,10 +104,10 @@ struct run_options {
   /// with its shell, which is not started again then (no waiting for a new shell or SSH
   /// connection in a cancel): the result has no exit status, and the next run() starts a new
   /// shell if restart_on_death is set, else fails with session_closed. Readable already when
-  /// run() is called, or while the
-  /// shell is being started again for this command (restart_on_death), the command is not sent
-  /// at all: the result has status 130 and no output. Tether never reads from it, and watches
-  /// it only until it first fires. Negative (the default): none. A fleet has fleet::interrupt().
+  /// run() is called, or while the shell is being started again for this command
+  /// (restart_on_death), the command is not sent at all: the result has status 130 and no
+  /// output. Tether never reads from it, and watches it only until it first fires. Negative
+  /// (the default): none. A fleet has fleet::interrupt().
   int interrupt_fd = -1;
 };
 

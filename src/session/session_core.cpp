@@ -99,6 +99,12 @@ session_core::~session_core() {
 
 namespace {
 
+// An interrupt descriptor that shows these has fired: readable, or its writers gone. POLLNVAL
+// is no request (a closed descriptor).
+bool asks_for_interrupt(short revents) {
+  return (revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+}
+
 // A shell's stderr quoted in an error message: its start, without the final newline, which
 // would end the message's line early wherever it is printed.
 std::string what_it_said(const std::string& err) {
@@ -340,7 +346,7 @@ void session_core::begin_command(std::string_view command, const run_options& op
                                               std::to_string(options.interrupt_fd) +
                                               " is not an open descriptor");
     }
-    if (now.revents != 0) {
+    if (asks_for_interrupt(now.revents)) {
       interrupt_fd_fired_ = true;
       interrupt_requested_ = true;
       finish(interrupted_before_sending());
@@ -560,7 +566,7 @@ void session_core::drive() {
       interrupt_fd_fired_ = true;
       // POLLNVAL (the caller closed it meanwhile) only ends the watch. A command waiting for a
       // restart is not sent (start_complete); a setup command running then is left to finish.
-      if ((fds_[count].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      if (asks_for_interrupt(fds_[count].revents)) {
         interrupt_requested_ = true;
         if (phase_ == phase::command) interrupt();
       }
