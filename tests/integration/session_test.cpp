@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "helpers/hygiene_fixture.hpp"
@@ -266,23 +267,47 @@ TEST_P(session_test, timeout_interrupts_and_keeps_state) {
   EXPECT_EQ(shell.run("echo $X; pwd").out, "kept\n/usr\n");
 }
 
+// A pipe for run_options::interrupt_fd, closed with the test.
+class interrupt_pipe {
+ public:
+  interrupt_pipe() {
+    if (::pipe2(fds_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  }
+  ~interrupt_pipe() {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  interrupt_pipe(const interrupt_pipe&) = delete;
+  interrupt_pipe& operator=(const interrupt_pipe&) = delete;
+  [[nodiscard]] int read_end() const { return fds_[0]; }
+  [[nodiscard]] bool fire() const { return ::write(fds_[1], "x", 1) == 1; }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+// Options that fire `wake` once the command's stdout so far is "started\n" (kept in `seen`).
+run_options interrupted_once_started(const interrupt_pipe& wake, std::string& seen) {
+  run_options options;
+  options.interrupt_fd = wake.read_end();
+  options.on_output = [&wake, &seen](output_stream stream, std::string_view bytes) {
+    if (stream == output_stream::out) seen += bytes;
+    if (seen == "started\n") {
+      EXPECT_TRUE(wake.fire());
+    }
+  };
+  return options;
+}
+
 // run_options::interrupt_fd: what a program does on Ctrl-C, or from another thread.
 TEST_P(session_test, an_interrupt_fd_interrupts_the_command_and_keeps_the_session) {
   auto shell = open();
   const std::string pid_file = scratch() + "/pid";
   shell.run("X=kept; cd /usr");
-  int wake[2];
-  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
+  const interrupt_pipe wake;
   std::string seen;
-  run_options options;
-  options.interrupt_fd = wake[0];
   // Fired once the command has visibly started, its sleeper's pid written.
-  options.on_output = [&](output_stream stream, std::string_view bytes) {
-    if (stream == output_stream::out) seen += bytes;
-    if (seen == "started\n") {
-      ASSERT_EQ(::write(wake[1], "x", 1), 1);
-    }
-  };
+  const auto options = interrupted_once_started(wake, seen);
   const auto& done = shell.run(
       "sh -c 'echo $$ > " + pid_file + "; echo started; exec sleep 30'; echo after", options);
   EXPECT_FALSE(done.timed_out);
@@ -294,24 +319,14 @@ TEST_P(session_test, an_interrupt_fd_interrupts_the_command_and_keeps_the_sessio
   // The descriptor is still readable (Tether does not drain it): the next command runs anyway,
   // since only a run given the descriptor watches it.
   EXPECT_EQ(shell.run("echo $X; pwd").out, "kept\n/usr\n");
-  ::close(wake[0]);
-  ::close(wake[1]);
 }
 
 TEST_P(session_test, a_command_ignoring_an_interrupt_fd_is_killed_and_no_shell_started_then) {
   auto shell = open({.interrupt_grace = 400ms, .restart_on_death = true});
   const std::string pid_file = scratch() + "/pid";
-  int wake[2];
-  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
+  const interrupt_pipe wake;
   std::string seen;
-  run_options options;
-  options.interrupt_fd = wake[0];
-  options.on_output = [&](output_stream stream, std::string_view bytes) {
-    if (stream == output_stream::out) seen += bytes;
-    if (seen == "started\n") {
-      ASSERT_EQ(::write(wake[1], "x", 1), 1);
-    }
-  };
+  const auto options = interrupted_once_started(wake, seen);
   // `trap '' INT` makes the shell and its children ignore SIGINT, so only killing works.
   const auto& done = shell.run(
       "trap '' INT; sh -c 'echo $$ > " + pid_file + "; echo started; exec sleep 30'", options);
@@ -323,26 +338,21 @@ TEST_P(session_test, a_command_ignoring_an_interrupt_fd_is_killed_and_no_shell_s
   const auto& next = shell.run("echo back");  // restart_on_death: the next run starts one
   EXPECT_TRUE(next.restarted);
   EXPECT_EQ(next.out, "back\n");
-  ::close(wake[0]);
-  ::close(wake[1]);
 }
 
 TEST_P(session_test, an_interrupt_fd_readable_before_run_means_the_command_is_not_sent) {
   auto shell = open();
   const std::string ran = scratch() + "/ran";
-  int wake[2];
-  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
-  ASSERT_EQ(::write(wake[1], "x", 1), 1);
+  const interrupt_pipe wake;
+  ASSERT_TRUE(wake.fire());
   run_options options;
-  options.interrupt_fd = wake[0];
+  options.interrupt_fd = wake.read_end();
   const auto& done = shell.run("touch " + ran + "; echo ran", options);
   EXPECT_EQ(done.exit_status, 130);
   EXPECT_FALSE(done.restarted);
   EXPECT_EQ(done.out, "");
   EXPECT_FALSE(std::filesystem::exists(ran));
   EXPECT_EQ(shell.run("echo fine").out, "fine\n");
-  ::close(wake[0]);
-  ::close(wake[1]);
 }
 
 // The interrupt comes while the shell is being started again for the command: the setup
@@ -394,15 +404,12 @@ TEST_P(session_test, an_interrupt_fd_does_not_hide_that_the_session_is_closed) {
   std::error_code ec;
   shell.run("exit 3", {}, ec);
   ASSERT_EQ(ec, errc::shell_exited);
-  int wake[2];
-  ASSERT_EQ(::pipe2(wake, O_CLOEXEC), 0);
-  ASSERT_EQ(::write(wake[1], "x", 1), 1);
+  const interrupt_pipe wake;
+  ASSERT_TRUE(wake.fire());
   run_options options;
-  options.interrupt_fd = wake[0];
+  options.interrupt_fd = wake.read_end();
   shell.run("echo never", options, ec);
   EXPECT_EQ(ec, errc::session_closed);
-  ::close(wake[0]);
-  ::close(wake[1]);
 }
 
 TEST_P(session_test, an_interrupt_fd_that_is_not_open_is_refused) {
