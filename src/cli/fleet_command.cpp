@@ -139,10 +139,6 @@ std::string history_file() {
   return home != nullptr ? std::string(home) + "/.tether_history" : std::string();
 }
 
-time_limits limits_of(const run_request& request) {
-  return {.timeout_s = request.timeout_s, .idle_timeout_s = request.idle_timeout_s};
-}
-
 }  // namespace
 
 int run_fleet(const run_request& request, const std::vector<std::string>& targets,

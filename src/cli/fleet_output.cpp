@@ -78,16 +78,7 @@ std::string failure_of(const target_result& done, const time_limits& limits) {
   const auto& outcome = done.outcome;
   if (done.error || !outcome.error.empty()) return outcome.error;
   const std::string restarted = outcome.restarted ? " (its shell was restarted)" : "";
-  if (outcome.timed_out) {
-    // The whole-command timeout or the idle one: the time it ran says which it was.
-    const double ran = std::chrono::duration<double>(outcome.duration).count();
-    if (limits.idle_timeout_s && (limits.timeout_s <= 0 || ran < limits.timeout_s)) {
-      return "printed nothing for " + format_seconds(*limits.idle_timeout_s) +
-             " s (--idle-timeout)" + restarted;
-    }
-    return "timed out after " + format_seconds(limits.timeout_s > 0 ? limits.timeout_s : ran) +
-           " s" + restarted;
-  }
+  if (outcome.timed_out) return timeout_message(outcome.duration, limits) + restarted;
   if (!outcome.exit_status) return "interrupted, without an exit status" + restarted;
   if (*outcome.exit_status != 0) return "exit status " + std::to_string(*outcome.exit_status);
   return {};

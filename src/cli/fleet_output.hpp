@@ -1,11 +1,11 @@
 #pragma once
 
 #include <chrono>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "cli/terminal_output.hpp"
 #include "tether/fleet.hpp"
 
 namespace tether::cli {
@@ -33,12 +33,6 @@ class progress_line {
 };
 
 /// Prints a fleet's output in the chosen mode.
-/// The limits commands ran under, to tell a timeout from an idle timeout when reporting one.
-struct time_limits {
-  double timeout_s = 0;  // 0: none
-  std::optional<double> idle_timeout_s;
-};
-
 class fleet_printer {
  public:
   fleet_printer(output_mode mode, bool color, progress_line& progress, time_limits limits)

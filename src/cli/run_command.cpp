@@ -27,14 +27,8 @@ void report_human(const result& done, const std::string& command, const run_requ
     print_line(2, "tether: '" + command + "' was interrupted" +
                       (done.exit_status ? "" : " (it ignored SIGINT and was killed)"));
   } else if (done.timed_out) {
-    // Which limit fired: the whole-command timeout, or the idle one if it was the shorter.
-    const bool idle = request.idle_timeout_s &&
-                      std::chrono::duration<double>(done.duration).count() < request.timeout_s;
-    const std::string limit = idle ? "printed nothing for " +
-                                         format_seconds(*request.idle_timeout_s) +
-                                         " s (--idle-timeout)"
-                                   : "timed out after " + format_seconds(request.timeout_s) + " s";
-    print_line(2, "tether: '" + command + "' " + limit +
+    print_line(2, "tether: '" + command + "' " +
+                      timeout_message(done.duration, limits_of(request)) +
                       (done.restarted ? " (the shell was restarted)" : ""));
   } else if (done.exit_status && *done.exit_status != 0) {
     print_line(2,

@@ -50,4 +50,8 @@ std::vector<std::string> requested_targets(const run_request& request) {
   return targets;
 }
 
+time_limits limits_of(const run_request& request) {
+  return {.timeout_s = request.timeout_s, .idle_timeout_s = request.idle_timeout_s};
+}
+
 }  // namespace tether::cli

@@ -69,4 +69,14 @@ std::string format_seconds(double value) {
   return text;
 }
 
+std::string timeout_message(std::chrono::nanoseconds ran, const time_limits& limits) {
+  // Which limit fired: the idle one if the command ran less than the whole-command timeout.
+  const double seconds = std::chrono::duration<double>(ran).count();
+  if (limits.idle_timeout_s && (limits.timeout_s <= 0 || seconds < limits.timeout_s)) {
+    return "printed nothing for " + format_seconds(*limits.idle_timeout_s) + " s (--idle-timeout)";
+  }
+  return "timed out after " + format_seconds(limits.timeout_s > 0 ? limits.timeout_s : seconds) +
+         " s";
+}
+
 }  // namespace tether::cli

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,5 +24,15 @@ int status_for_closed_output();
 
 /// "1.5", "0.25", "120": seconds for messages.
 std::string format_seconds(double value);
+
+/// The limits commands ran under, to tell a timeout from an idle timeout when reporting one.
+struct time_limits {
+  double timeout_s = 0;  // 0: none
+  std::optional<double> idle_timeout_s;
+};
+
+/// What a command that timed out after running `ran` hit, in a few words: "printed nothing for
+/// 2 s (--idle-timeout)" or "timed out after 5 s".
+std::string timeout_message(std::chrono::nanoseconds ran, const time_limits& limits);
 
 }  // namespace tether::cli

@@ -97,6 +97,13 @@ TEST_F(cli, timeout_is_reported_and_gives_124) {
   EXPECT_EQ(done.exit_status, 124);
 }
 
+TEST_F(cli, an_idle_timeout_without_a_timeout_is_named_as_such) {
+  const auto done =
+      tether_cli({"run", "--timeout", "0", "--idle-timeout", "0.3", "--", "sleep 30"});
+  EXPECT_EQ(done.err, "tether: 'sleep 30' printed nothing for 0.3 s (--idle-timeout)\n");
+  EXPECT_EQ(done.exit_status, 124);
+}
+
 TEST_F(cli, missing_shell_is_a_clear_error_with_125) {
   const auto done = tether_cli({"run", "--shell", "no-such-shell", "--", "true"});
   EXPECT_EQ(done.exit_status, 125);
