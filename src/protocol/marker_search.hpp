@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string_view>
 
 namespace tether::protocol {
@@ -12,10 +13,17 @@ namespace tether::protocol {
 /// ahead by a table of byte pairs; a needle holding a pair that hashes like the output's own
 /// pairs leaves it crawling: with some random markers a 256 MiB capture of zeros took 1.6 s
 /// instead of 0.25 s, 87% of it in memmem. This search looks at 32 positions at a time for the
-/// needle's first and last bytes together (SSE2, x86-64's baseline) and compares the whole
-/// needle only where both match. Output built to match both ends at many positions would make
-/// each position cost a comparison of the needle, so once those comparisons outweigh the bytes
-/// scanned, memmem takes the rest.
+/// needle's first and last bytes together (64 with AVX2 where the CPU has it, else SSE2,
+/// x86-64's baseline) and compares the whole needle only where both match. Output built to
+/// match both ends at many positions would make each position cost a comparison of the needle,
+/// so once those comparisons outweigh the bytes scanned, memmem takes the rest.
 std::size_t find_marker(std::string_view haystack, std::string_view needle);
+
+/// How find_marker scans: the fastest this CPU runs is used; tests and the fuzzer try each.
+enum class marker_scan { avx2, sse2, memmem };
+/// The scans this CPU can run, fastest first.
+std::span<const marker_scan> available_marker_scans();
+/// find_marker with the given scan (one of available_marker_scans()).
+std::size_t find_marker(std::string_view haystack, std::string_view needle, marker_scan scan);
 
 }  // namespace tether::protocol

@@ -1,7 +1,7 @@
-// libFuzzer target: the marker search against std::string_view::find. The first input byte
-// gives the needle's length; the needle is taken from the start of the rest, and searched for
-// in the rest from an offset (second byte), so it occurs at least at its own place when the
-// offset is 0, often elsewhere too, or nowhere.
+// libFuzzer target: the marker search, with each scan this CPU has, against
+// std::string_view::find. The first input byte gives the needle's length; the needle is taken
+// from the start of the rest, and searched for in the rest from an offset (second byte), so it
+// occurs at least at its own place when the offset is 0, often elsewhere too, or nowhere.
 #include <cstdint>
 #include <cstdlib>
 #include <string_view>
@@ -14,6 +14,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::size_t needle_size = std::min<std::size_t>(data[0] % 48, rest.size());
   const std::string_view needle = rest.substr(0, needle_size);
   const std::string_view haystack = rest.substr(std::min<std::size_t>(data[1] % 4, rest.size()));
-  if (tether::protocol::find_marker(haystack, needle) != haystack.find(needle)) std::abort();
+  for (const auto scan : tether::protocol::available_marker_scans()) {
+    if (tether::protocol::find_marker(haystack, needle, scan) != haystack.find(needle))
+      std::abort();
+  }
   return 0;
 }
