@@ -1,6 +1,7 @@
 #include "session/command_run.hpp"
 
 #include "session/output_growth.hpp"
+#include "session/unfilled_resize.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -179,7 +180,7 @@ result& command_run::outcome() {
 }
 
 // The result string of a stream that takes direct reads keeps the region lent to the reads
-// between them (so that each byte of it is zero-filled once, not once per read): cut it back
+// between them (so that it is not resized for each read): cut it back
 // to the output before the string is used in any other way.
 void command_run::settle(output_stream stream) {
   if (auto& committed = direct_committed_[index_of(stream)]) {
@@ -190,7 +191,8 @@ void command_run::settle(output_stream stream) {
 
 // When the last read of a stream brought this much, it is bulk output: read the next one
 // straight into the result. Small reads (a writer sharing our CPU fills a few KiB per
-// wake-up) are cheaper through the transport's buffer than through a zero-filled region.
+// wake-up) are cheaper through the transport's buffer than through a region lent out of the
+// result, which must be cut back after each.
 constexpr std::size_t direct_read_after = 128 * 1024;
 constexpr std::size_t direct_read_size = 1024 * 1024;
 
@@ -210,7 +212,7 @@ std::span<char> command_run::read_target(output_stream stream) {
   const std::size_t wanted = *committed + gap + direct_read_size;
   if (kept.size() < wanted) {
     growth_[index_of(stream)].reserve(kept, wanted);
-    kept.resize(wanted);  // zero-fills only what no earlier read was lent
+    unfilled_resize(kept, wanted);  // the reads write it; settle() cuts off what they did not
   }
   return {kept.data() + *committed + gap, direct_read_size};
 }
