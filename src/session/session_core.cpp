@@ -557,7 +557,11 @@ void session_core::drive() {
     const std::size_t count = add_poll_fds(fds_);
     const int interrupt_fd = watched_interrupt_fd();
     if (interrupt_fd >= 0) fds_.push_back({interrupt_fd, POLLIN, 0});
-    if (loop::poll_until(fds_, next_deadline()) < 0) {
+    // The caller's interrupt descriptor may be closed and its number reused between waits:
+    // not one for a lasting registration.
+    const int waited = interrupt_fd >= 0 ? loop::poll_until(fds_, next_deadline())
+                                         : waits_.wait(fds_, next_deadline(), generation_);
+    if (waited < 0) {
       const std::string why = std::string("waiting for the shell failed: ") + ::strerror(errno);
       abandon("the session was stopped because " + why);
       throw error(errc::io_failed, why);

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "loop/poll_set.hpp"
 #include "protocol/command_encoder.hpp"
 #include "session/command_run.hpp"
 #include "tether/error.hpp"
@@ -159,7 +160,9 @@ class session_core {
   std::optional<result> abandoned_;       // a timed-out command whose shell is being restarted
   outcome outcome_;
 
-  std::vector<pollfd> fds_;  // drive()'s
+  // drive()'s: what it waits on, and how
+  std::vector<pollfd> fds_;
+  loop::poll_set waits_;
 };
 
 }  // namespace tether::session_detail

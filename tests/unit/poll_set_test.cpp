@@ -1,0 +1,117 @@
+#include "loop/poll_set.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+namespace {
+
+using namespace std::chrono_literals;
+using tether::loop::clock;
+using tether::loop::poll_set;
+
+struct test_pipe {
+  test_pipe() { EXPECT_EQ(::pipe2(fds.data(), O_CLOEXEC | O_NONBLOCK), 0); }
+  ~test_pipe() {
+    for (const int fd : fds) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  test_pipe(const test_pipe&) = delete;
+  test_pipe& operator=(const test_pipe&) = delete;
+  [[nodiscard]] int reader() const { return fds[0]; }
+  [[nodiscard]] int writer() const { return fds[1]; }
+  void put(const char* text) const { ASSERT_EQ(::write(writer(), text, 1), 1); }
+  std::array<int, 2> fds{};
+};
+
+TEST(poll_set, reports_which_descriptor_is_ready_as_poll_does) {
+  test_pipe quiet;
+  test_pipe busy;
+  poll_set waits;
+  std::array<pollfd, 3> fds{
+      {{quiet.reader(), POLLIN, 0}, {-1, POLLIN, 0}, {busy.reader(), POLLIN, 0}}};
+  busy.put("x");
+  ASSERT_EQ(waits.wait(fds, clock::now() + 5s, 0), 1);
+  EXPECT_EQ(fds[0].revents, 0);
+  EXPECT_EQ(fds[1].revents, 0);
+  EXPECT_EQ(fds[2].revents, POLLIN);
+  // Level-triggered, like poll(): still ready while unread, from the kept registration.
+  fds[2].revents = 0;
+  EXPECT_EQ(waits.wait(fds, clock::now() + 5s, 0), 1);
+  EXPECT_EQ(fds[2].revents, POLLIN);
+}
+
+TEST(poll_set, a_passed_deadline_ends_the_wait_with_nothing_ready) {
+  test_pipe quiet;
+  poll_set waits;
+  std::array<pollfd, 1> fds{{{quiet.reader(), POLLIN, 0}}};
+  EXPECT_EQ(waits.wait(fds, clock::now() + 20ms, 0), 0);  // a near deadline (nanoseconds)
+  EXPECT_EQ(waits.wait(fds, clock::now() + 60ms, 0), 0);  // a far one (milliseconds)
+  EXPECT_EQ(waits.wait(fds, clock::now() - 1s, 0), 0);
+  EXPECT_EQ(fds[0].revents, 0);
+}
+
+TEST(poll_set, a_closed_writer_shows_as_a_hang_up) {
+  test_pipe ended;
+  poll_set waits;
+  std::array<pollfd, 1> fds{{{ended.reader(), POLLIN, 0}}};
+  ::close(ended.fds[1]);
+  ended.fds[1] = -1;
+  ASSERT_EQ(waits.wait(fds, clock::now() + 5s, 0), 1);
+  EXPECT_NE(fds[0].revents & POLLHUP, 0);
+}
+
+TEST(poll_set, events_asked_for_anew_are_watched) {
+  test_pipe output;
+  poll_set waits;
+  std::array<pollfd, 2> fds{{{output.reader(), POLLIN, 0}, {output.writer(), 0, 0}}};
+  EXPECT_EQ(waits.wait(fds, clock::now() + 10ms, 0), 0);
+  fds[1].events = POLLOUT;  // the same descriptors, another event: room to write
+  ASSERT_EQ(waits.wait(fds, clock::now() + 5s, 0), 1);
+  EXPECT_EQ(fds[1].revents, POLLOUT);
+}
+
+// A descriptor closed and its number given to another file: a new generation makes the wait
+// watch the new file (the old registration went with the old file).
+TEST(poll_set, a_new_generation_watches_the_file_a_number_now_names) {
+  poll_set waits;
+  auto first = std::make_unique<test_pipe>();
+  const int number = first->reader();
+  std::array<pollfd, 1> fds{{{number, POLLIN, 0}}};
+  EXPECT_EQ(waits.wait(fds, clock::now() + 10ms, 1), 0);
+  first.reset();
+  test_pipe second;  // usually takes the number itself; else it is made to
+  const bool duplicated = second.reader() != number;
+  if (duplicated) {
+    ASSERT_EQ(::dup3(second.reader(), number, O_CLOEXEC), number);
+  }
+  second.put("x");
+  ASSERT_EQ(waits.wait(fds, clock::now() + 5s, 2), 1);
+  EXPECT_EQ(fds[0].revents, POLLIN);
+  if (duplicated) ::close(number);
+}
+
+TEST(poll_set, descriptors_epoll_refuses_are_waited_for_by_poll) {
+  // A regular file: epoll cannot watch it; poll() calls it always ready.
+  std::FILE* file = std::tmpfile();
+  ASSERT_NE(file, nullptr);
+  test_pipe quiet;
+  poll_set waits;
+  std::array<pollfd, 2> fds{{{quiet.reader(), POLLIN, 0}, {::fileno(file), POLLIN, 0}}};
+  ASSERT_EQ(waits.wait(fds, clock::now() + 5s, 0), 1);
+  EXPECT_EQ(fds[1].revents, POLLIN);
+  // A descriptor that is not open: poll() says so.
+  std::array<pollfd, 1> closed{{{quiet.reader() + 1000, POLLIN, 0}}};
+  ASSERT_EQ(waits.wait(closed, clock::now() + 5s, 0), 1);
+  EXPECT_EQ(closed[0].revents, POLLNVAL);
+  std::fclose(file);
+}
+
+}  // namespace
