@@ -9,7 +9,7 @@
 #include <array>
 #include <memory>
 
-#include "transport/sigpipe_guard.hpp"
+#include "transport/pipe_write.hpp"
 
 namespace tether::transport {
 
@@ -135,16 +135,11 @@ std::size_t process_transport::write_some(std::string_view bytes, std::error_cod
     ec = std::make_error_code(std::errc::broken_pipe);
     return 0;
   }
-  sigpipe_guard guard;
-  for (;;) {
-    const ssize_t put = ::write(child_.stdin_fd.get(), bytes.data(), bytes.size());
-    if (put >= 0) return static_cast<std::size_t>(put);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN) return 0;
-    if (errno == EPIPE) guard.note_broken_pipe();
-    ec = std::error_code(errno, std::generic_category());
-    return 0;
-  }
+  const ssize_t put = write_without_sigpipe(child_.stdin_fd.get(), bytes);
+  if (put >= 0) return static_cast<std::size_t>(put);
+  if (errno == EAGAIN) return 0;
+  ec = std::error_code(errno, std::generic_category());
+  return 0;
 }
 
 std::string process_transport::end_description() const {

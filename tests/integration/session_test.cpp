@@ -636,7 +636,7 @@ TEST_P(session_test, writing_to_a_dead_shell_is_an_error_not_sigpipe) {
   const pid_t pid = shell.shell_pid();
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   while (process_is_running(pid)) ::usleep(1000);
-  // Without the SIGPIPE guard this write would kill the test program.
+  // Without transport::write_without_sigpipe this write would kill the test program.
   std::error_code ec;
   const auto done = shell.run(std::string(256 * 1024, ':'), {}, ec);
   EXPECT_EQ(ec, errc::shell_exited);
