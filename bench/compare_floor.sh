@@ -3,6 +3,7 @@
 # shell open and capture each command. Prints a markdown table.
 #
 #   bash bench/compare_floor.sh [BUILD_DIR]     (default /work/main/build)
+#   TETHER_BENCH_REPEATS=7 bash bench/compare_floor.sh build
 #
 # Builds nothing: build the floor and tether_roundtrip targets (TETHER_BENCH=ON) first.
 set -euo pipefail
@@ -20,7 +21,8 @@ for program in "$floor" "$tether"; do
   fi
 done
 
-readonly repeats=3 commands=10000 capture_bytes=$((256 << 20)) spawns=1000
+# TETHER_BENCH_REPEATS: runs of each program per row (default 3; more for a quieter best).
+readonly repeats=${TETHER_BENCH_REPEATS:-3} commands=10000 capture_bytes=$((256 << 20)) spawns=1000
 readonly throughput_shell=dash measurement_limit=300
 
 # Where the scheduler puts the shell matters more than anything measured here: a wake-up on

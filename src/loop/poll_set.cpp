@@ -1,7 +1,6 @@
 #include "loop/poll_set.hpp"
 
 #include <errno.h>
-#include <sys/epoll.h>
 
 #include <algorithm>
 #include <climits>
@@ -14,6 +13,11 @@ namespace {
 
 // As in poll_until: deadlines this far away are waited for in whole milliseconds, rounded up.
 constexpr auto coarse_enough = std::chrono::milliseconds(50);
+
+// The epoll data of the deadline timer's registration; the others carry their index in fds.
+constexpr std::uint64_t timer_entry = UINT64_MAX;
+
+constexpr int most_events = 8;
 
 epoll_event interest_in(const pollfd& entry, std::size_t index) {
   epoll_event interest{};
@@ -46,6 +50,7 @@ bool poll_set::same_descriptors(std::span<const pollfd> fds) const {
 void poll_set::register_anew(std::span<const pollfd> fds) {
   registered_.assign(fds.begin(), fds.end());
   by_poll_ = true;
+  timer_serial_ = 0;
   epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) return;
   for (std::size_t i = 0; i < fds.size(); ++i) {
@@ -73,17 +78,62 @@ void poll_set::update_events(std::span<const pollfd> fds) {
   }
 }
 
+// This thread's timer, registered in this instance (epoll_until has dropped any other).
+bool poll_set::watch(const deadline_timer& timer) {
+  if (timer_serial_ == timer.serial()) return true;
+  epoll_event interest{};
+  interest.events = EPOLLIN;
+  interest.data.u64 = timer_entry;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, timer.fd(), &interest) != 0) return false;
+  timer_serial_ = timer.serial();
+  return true;
+}
+
+deadline_timer* poll_set::this_threads_timer() {
+  if (!timer_ || !deadline_timer::is_this_threads(*timer_))
+    timer_ = deadline_timer::of_this_thread();
+  return timer_.get();
+}
+
 int poll_set::epoll_until(std::span<pollfd> fds, std::optional<clock::time_point> deadline) {
-  constexpr int most = 8;
-  epoll_event events[most];
+  deadline_timer* const timer = this_threads_timer();
+  if (timer_serial_ != 0 && (timer == nullptr || timer->serial() != timer_serial_)) {
+    // Another thread's timer (the session moved): this thread could not take its expiry, and
+    // the wait would spin on it.
+    const std::vector<pollfd> kept = registered_;
+    register_anew(kept);
+    if (by_poll_) return poll_until(fds, deadline);
+  }
   for (;;) {
+    int timeout_ms = -1;
+    if (deadline) {
+      if (*deadline <= clock::now()) {
+        timeout_ms = 0;  // due: only what is ready now
+      } else if (timer == nullptr || !timer->cover(*deadline) || !watch(*timer)) {
+        return epoll_with_timeout(fds, *deadline);
+      }
+    }
+    epoll_event events[most_events];
+    const int ready = ::epoll_wait(epoll_.get(), events, most_events, timeout_ms);
+    if (ready < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    const int reported = report(fds, std::span<const epoll_event>(events, ready));
+    if (reported > 0 || timeout_ms == 0) return reported;
+    // Only the timer, which may have been set for an earlier deadline: look again.
+  }
+}
+
+// Without the shared timer (none could be made): the wait's own timeout.
+int poll_set::epoll_with_timeout(std::span<pollfd> fds, clock::time_point deadline) {
+  for (;;) {
+    epoll_event events[most_events];
     int ready = 0;
-    if (!deadline) {
-      ready = ::epoll_wait(epoll_.get(), events, most, -1);
-    } else if (const auto left = *deadline - clock::now(); left >= coarse_enough) {
+    if (const auto left = deadline - clock::now(); left >= coarse_enough) {
       const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-      ready =
-          ::epoll_wait(epoll_.get(), events, most, ms < INT_MAX ? static_cast<int>(ms) : INT_MAX);
+      ready = ::epoll_wait(epoll_.get(), events, most_events,
+                           ms < INT_MAX ? static_cast<int>(ms) : INT_MAX);
     } else {
       timespec remaining{};
       if (left > clock::duration::zero()) {
@@ -91,7 +141,7 @@ int poll_set::epoll_until(std::span<pollfd> fds, std::optional<clock::time_point
         remaining.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
         remaining.tv_nsec = static_cast<long>(ns % 1'000'000'000);
       }
-      ready = ::epoll_pwait2(epoll_.get(), events, most, &remaining, nullptr);
+      ready = ::epoll_pwait2(epoll_.get(), events, most_events, &remaining, nullptr);
       // Before Linux 5.11: no nanosecond wait on an epoll instance.
       if (ready < 0 && errno == ENOSYS) return poll_until(fds, deadline);
     }
@@ -99,14 +149,27 @@ int poll_set::epoll_until(std::span<pollfd> fds, std::optional<clock::time_point
       if (errno == EINTR) continue;
       return -1;
     }
-    for (auto& entry : fds) entry.revents = 0;
-    for (int i = 0; i < ready; ++i) {
-      auto& entry = fds[events[i].data.u64];
-      entry.revents = static_cast<short>(
-          events[i].events & static_cast<std::uint16_t>(entry.events | POLLERR | POLLHUP));
-    }
-    return ready;
+    const int reported = report(fds, std::span<const epoll_event>(events, ready));
+    if (reported > 0 || clock::now() >= deadline) return reported;
   }
+}
+
+// Sets revents from what epoll said; returns how many of `fds` are ready. The timer's expiry
+// is taken.
+int poll_set::report(std::span<pollfd> fds, std::span<const epoll_event> events) {
+  for (auto& entry : fds) entry.revents = 0;
+  int reported = 0;
+  for (const auto& event : events) {
+    if (event.data.u64 == timer_entry) {
+      timer_->fired();  // registered only while it is this thread's (epoll_until)
+      continue;
+    }
+    auto& entry = fds[event.data.u64];
+    entry.revents = static_cast<short>(
+        event.events & static_cast<std::uint16_t>(entry.events | POLLERR | POLLHUP));
+    if (entry.revents != 0) ++reported;
+  }
+  return reported;
 }
 
 }  // namespace tether::loop

@@ -71,8 +71,8 @@ class session_core {
   };
   outcome take_outcome();
 
-  /// Drive the operation under way to its end with a blocking poll. Throws errc::io_failed if
-  /// waiting itself fails (the session is stopped then).
+  /// Drive the operation under way to its end with blocking waits (loop::poll_set). Throws
+  /// errc::io_failed if waiting itself fails (the session is stopped then).
   void drive();
 
   void set_timeout(seconds timeout) { timeout_ = timeout; }

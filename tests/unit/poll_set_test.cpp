@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 
 namespace {
 
@@ -112,6 +113,50 @@ TEST(poll_set, descriptors_epoll_refuses_are_waited_for_by_poll) {
   ASSERT_EQ(waits.wait(closed, clock::now() + 5s, 0), 1);
   EXPECT_EQ(closed[0].revents, POLLNVAL);
   std::fclose(file);
+}
+
+// The thread's deadline timer stays armed for a later deadline than a wait needs: it must be
+// brought forward, or this wait would last an hour.
+TEST(poll_set, a_nearer_deadline_than_the_timer_is_armed_for_is_kept) {
+  test_pipe busy;
+  test_pipe quiet;
+  poll_set waits;
+  std::array<pollfd, 1> ready{{{busy.reader(), POLLIN, 0}}};
+  busy.put("x");
+  ASSERT_EQ(waits.wait(ready, clock::now() + 1h, 0), 1);
+  std::array<pollfd, 1> idle{{{quiet.reader(), POLLIN, 0}}};
+  EXPECT_EQ(waits.wait(idle, clock::now() + 30ms, 0), 0);
+  EXPECT_EQ(waits.wait(idle, clock::now() + 30ms, 0), 0);
+}
+
+// Sessions on one thread share its timer: each one's deadline holds whatever the others armed.
+TEST(poll_set, waits_of_two_sets_on_one_thread_each_end_at_their_deadline) {
+  test_pipe first_quiet;
+  test_pipe second_quiet;
+  poll_set first;
+  poll_set second;
+  std::array<pollfd, 1> first_fds{{{first_quiet.reader(), POLLIN, 0}}};
+  std::array<pollfd, 1> second_fds{{{second_quiet.reader(), POLLIN, 0}}};
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_EQ(first.wait(first_fds, clock::now() + 20ms, 0), 0);
+    EXPECT_EQ(second.wait(second_fds, clock::now() + 40ms, 0), 0);
+    EXPECT_EQ(first.wait(first_fds, clock::now() + 10ms, 0), 0);
+  }
+}
+
+// A set used on one thread, then on another (a session handed over): the second thread's
+// deadlines hold, and its readiness is still seen.
+TEST(poll_set, a_set_waited_on_from_another_thread_keeps_its_deadlines) {
+  test_pipe output;
+  poll_set waits;
+  std::array<pollfd, 1> fds{{{output.reader(), POLLIN, 0}}};
+  std::thread([&] { EXPECT_EQ(waits.wait(fds, clock::now() + 20ms, 0), 0); }).join();
+  std::thread([&] {
+    EXPECT_EQ(waits.wait(fds, clock::now() + 20ms, 0), 0);
+    output.put("x");
+    EXPECT_EQ(waits.wait(fds, std::nullopt, 0), 1);
+  }).join();
+  EXPECT_EQ(waits.wait(fds, clock::now() + 1h, 0), 1);
 }
 
 }  // namespace
