@@ -12,11 +12,13 @@ namespace tether::loop {
 /// A timerfd per thread, armed lazily, that epoll waits watch instead of passing a timeout.
 ///
 /// A wait with a timeout arms a kernel timer and cancels it again, every time: ~0.45 us of a
-/// bash round trip of ~26 us (one CPU). But a session's deadlines come in order (each command's
-/// is its start plus the same timeout), so a timer armed for one command's deadline fires no
-/// later than the next command's: it can stay armed. It is re-armed only when a wait needs an
-/// earlier deadline than the armed one, or after it fired (at most once per timeout for a
-/// session that keeps running commands); a wait that it wakes early looks again and waits on.
+/// bash round trip of ~26 us (one CPU). But a session's deadlines usually come in order (each
+/// command's is its start plus the same timeout), so a timer armed for one command's deadline
+/// fires no later than the next command's: it can stay armed. Where they do not (a shorter
+/// timeout for one command, an idle timeout, another session on the thread), the timer is armed
+/// earlier: it is re-armed whenever a wait needs an earlier deadline than the armed one, and
+/// after it fired (at most once per timeout for a session that keeps running commands). A wait
+/// it wakes early looks again and waits on.
 /// One per thread, not per session: a session waits on its caller's thread, one wait at a time,
 /// and descriptors are scarce in programs with many sessions. It lives while a poll_set holds
 /// it, so a program whose sessions are all gone keeps no descriptor of ours.

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdint>
-#include <ctime>
 
 namespace tether::loop {
 
@@ -125,26 +124,17 @@ int poll_set::epoll_until(std::span<pollfd> fds, std::optional<clock::time_point
   }
 }
 
-// Without the shared timer (none could be made): the wait's own timeout.
+// Without the shared timer (none could be made): the wait's own timeout, in milliseconds for a
+// deadline far enough away that rounding up does not matter; a near one is poll()'s, in
+// nanoseconds (epoll_pwait2 would need Linux 5.11 and glibc 2.35).
 int poll_set::epoll_with_timeout(std::span<pollfd> fds, clock::time_point deadline) {
   for (;;) {
+    const auto left = deadline - clock::now();
+    if (left < coarse_enough) return poll_until(fds, deadline);
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
     epoll_event events[most_events];
-    int ready = 0;
-    if (const auto left = deadline - clock::now(); left >= coarse_enough) {
-      const auto ms = std::chrono::ceil<std::chrono::milliseconds>(left).count();
-      ready = ::epoll_wait(epoll_.get(), events, most_events,
-                           ms < INT_MAX ? static_cast<int>(ms) : INT_MAX);
-    } else {
-      timespec remaining{};
-      if (left > clock::duration::zero()) {
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
-        remaining.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
-        remaining.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-      }
-      ready = ::epoll_pwait2(epoll_.get(), events, most_events, &remaining, nullptr);
-      // Before Linux 5.11: no nanosecond wait on an epoll instance.
-      if (ready < 0 && errno == ENOSYS) return poll_until(fds, deadline);
-    }
+    const int ready = ::epoll_wait(epoll_.get(), events, most_events,
+                                   ms < INT_MAX ? static_cast<int>(ms) : INT_MAX);
     if (ready < 0) {
       if (errno == EINTR) continue;
       return -1;

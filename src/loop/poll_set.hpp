@@ -52,7 +52,9 @@ class poll_set {
   transport::unique_fd epoll_;
   std::vector<pollfd> registered_;  // fd and events of each entry, as epoll has them
   bool by_poll_ = false;            // epoll could not take `registered_`: poll() waits for it
-  std::uint64_t generation_ = 0;    // the caller's, when `registered_` was registered
+  // The caller's, when `registered_` was registered; none at first, so the first wait registers
+  // even for a caller whose generation starts at 0 and an empty list.
+  std::uint64_t generation_ = UINT64_MAX;
   // This thread's deadline_timer (or the last thread's a wait ran on), and the serial of the
   // one registered in `epoll_` (0: none).
   std::shared_ptr<deadline_timer> timer_;

@@ -129,9 +129,13 @@ std::span<const marker_scan> available_marker_scans() {
 #endif
 }
 
-std::size_t find_marker(std::string_view haystack, std::string_view needle) {
+marker_scan default_marker_scan() {
   static const marker_scan best = available_marker_scans().front();
-  return find_marker(haystack, needle, best);
+  return best;
+}
+
+std::size_t find_marker(std::string_view haystack, std::string_view needle) {
+  return find_marker(haystack, needle, default_marker_scan());
 }
 
 std::size_t find_marker(std::string_view haystack, std::string_view needle, marker_scan scan) {
@@ -140,8 +144,10 @@ std::size_t find_marker(std::string_view haystack, std::string_view needle, mark
   std::size_t at = 0;
 #if defined(__x86_64__)
   if (needle.size() >= 2 && scan != marker_scan::memmem) {
-    const std::size_t found = scan == marker_scan::avx2 ? avx2_search(haystack, needle, at)
-                                                        : sse2_search(haystack, needle, at);
+    // AVX2 asked of a CPU without it would die of SIGILL: SSE2 instead.
+    const bool avx2 = scan == marker_scan::avx2 && default_marker_scan() == marker_scan::avx2;
+    const std::size_t found =
+        avx2 ? avx2_search(haystack, needle, at) : sse2_search(haystack, needle, at);
     if (found != std::string_view::npos) return found;
   }
 #endif

@@ -23,7 +23,9 @@ std::size_t find_marker(std::string_view haystack, std::string_view needle);
 enum class marker_scan { avx2, sse2, memmem };
 /// The scans this CPU can run, fastest first.
 std::span<const marker_scan> available_marker_scans();
-/// find_marker with the given scan (one of available_marker_scans()).
+/// The scan find_marker uses: the first of available_marker_scans().
+marker_scan default_marker_scan();
+/// find_marker with the given scan (AVX2 on a CPU without it: SSE2).
 std::size_t find_marker(std::string_view haystack, std::string_view needle, marker_scan scan);
 
 }  // namespace tether::protocol

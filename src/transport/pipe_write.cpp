@@ -30,12 +30,18 @@ ssize_t write_with_flag(int fd, std::string_view bytes) {
 }
 
 ssize_t write_under_guard(int fd, std::string_view bytes) {
-  sigpipe_guard guard;
   ssize_t put = 0;
-  do {
-    put = ::write(fd, bytes.data(), bytes.size());
-  } while (put < 0 && errno == EINTR);
-  if (put < 0 && errno == EPIPE) guard.note_broken_pipe();
+  int failure = 0;
+  {
+    sigpipe_guard guard;
+    do {
+      put = ::write(fd, bytes.data(), bytes.size());
+    } while (put < 0 && errno == EINTR);
+    if (put < 0) failure = errno;
+    if (failure == EPIPE) guard.note_broken_pipe();
+  }
+  // The guard's own calls on its way out (sigtimedwait) may have set errno.
+  if (put < 0) errno = failure;
   return put;
 }
 
@@ -53,8 +59,9 @@ ssize_t write_without_sigpipe(int fd, std::string_view bytes) {
 ssize_t write_without_sigpipe(int fd, std::string_view bytes, sigpipe_avoidance how) {
   if (how == sigpipe_avoidance::nosignal_flag) {
     const ssize_t put = write_with_flag(fd, bytes);
-    // EOPNOTSUPP: a kernel before 6.18; ENOSYS: one without pwritev2 (before 4.6).
-    if (put >= 0 || (errno != EOPNOTSUPP && errno != ENOSYS)) return put;
+    // EOPNOTSUPP: a kernel before 6.18 (glibc reports a kernel without pwritev2, before 4.6,
+    // the same way when flags are given).
+    if (put >= 0 || errno != EOPNOTSUPP) return put;
     nosignal_flag_known.store(false, std::memory_order_relaxed);
   }
   return write_under_guard(fd, bytes);

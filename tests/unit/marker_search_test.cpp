@@ -89,6 +89,12 @@ TEST(marker_search_default, is_the_fastest_scan_this_cpu_has) {
   EXPECT_EQ(tether::protocol::find_marker(haystack, "Xq7Lm2Rt9Z"), 100U);
   EXPECT_FALSE(tether::protocol::available_marker_scans().empty());
   EXPECT_EQ(tether::protocol::available_marker_scans().back(), marker_scan::memmem);
+  EXPECT_EQ(tether::protocol::default_marker_scan(),
+            tether::protocol::available_marker_scans().front());
+  // Where the CPU has AVX2 (x86-64 from 2013 on, this CI's machines), it is the one used.
+  if (__builtin_cpu_supports("avx2")) {
+    EXPECT_EQ(tether::protocol::default_marker_scan(), marker_scan::avx2);
+  }
 }
 
 std::string scan_name(const testing::TestParamInfo<marker_scan>& info) {

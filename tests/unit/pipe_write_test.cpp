@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstdio>
 #include <ctime>
 #include <string>
 #include <string_view>
@@ -62,6 +64,25 @@ TEST_P(pipe_write, a_sigpipe_the_program_had_pending_stays_pending) {
   const timespec no_wait{};
   ::sigtimedwait(&pipe_only, nullptr, &no_wait);
   ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  ::close(fds[1]);
+}
+
+// Linux 6.18 has RWF_NOSIGNAL: there the flag must be what is used (a wrong value would fall
+// back to the guard unseen, and keep its cost).
+TEST(pipe_write_way, the_kernel_s_nosignal_flag_is_used_where_it_has_one) {
+  utsname system{};
+  ASSERT_EQ(::uname(&system), 0);
+  int major = 0;
+  int minor = 0;
+  ASSERT_EQ(std::sscanf(system.release, "%d.%d", &major, &minor), 2);
+  std::array<int, 2> fds{};
+  ASSERT_EQ(::pipe2(fds.data(), O_CLOEXEC), 0);
+  EXPECT_EQ(write_without_sigpipe(fds[1], "x"), 1);
+  const bool has_flag = major > 6 || (major == 6 && minor >= 18);
+  EXPECT_EQ(tether::transport::best_sigpipe_avoidance() == sigpipe_avoidance::nosignal_flag,
+            has_flag)
+      << system.release;
+  ::close(fds[0]);
   ::close(fds[1]);
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 
 namespace {
 
@@ -53,10 +55,28 @@ TEST(poll_set, a_passed_deadline_ends_the_wait_with_nothing_ready) {
   test_pipe quiet;
   poll_set waits;
   std::array<pollfd, 1> fds{{{quiet.reader(), POLLIN, 0}}};
-  EXPECT_EQ(waits.wait(fds, clock::now() + 20ms, 0), 0);  // a near deadline (nanoseconds)
-  EXPECT_EQ(waits.wait(fds, clock::now() + 60ms, 0), 0);  // a far one (milliseconds)
+  for (const auto in : {20ms, 60ms}) {
+    const auto deadline = clock::now() + in;
+    EXPECT_EQ(waits.wait(fds, deadline, 0), 0);
+    EXPECT_GE(clock::now(), deadline);  // 0 means the deadline came, not an early wake
+  }
   EXPECT_EQ(waits.wait(fds, clock::now() - 1s, 0), 0);
   EXPECT_EQ(fds[0].revents, 0);
+}
+
+// The thread's timer, armed for an earlier wait's deadline, wakes a later wait before its own:
+// that wait must look again and go on waiting.
+TEST(poll_set, a_wait_the_timer_wakes_early_waits_on_to_its_own_deadline) {
+  test_pipe busy;
+  test_pipe quiet;
+  poll_set waits;
+  std::array<pollfd, 1> ready{{{busy.reader(), POLLIN, 0}}};
+  busy.put("x");
+  ASSERT_EQ(waits.wait(ready, clock::now() + 20ms, 0), 1);  // armed for 20 ms, not used
+  std::array<pollfd, 1> idle{{{quiet.reader(), POLLIN, 0}}};
+  const auto deadline = clock::now() + 200ms;
+  EXPECT_EQ(waits.wait(idle, deadline, 0), 0);
+  EXPECT_GE(clock::now(), deadline);
 }
 
 TEST(poll_set, a_closed_writer_shows_as_a_hang_up) {
@@ -138,9 +158,13 @@ TEST(poll_set, waits_of_two_sets_on_one_thread_each_end_at_their_deadline) {
   std::array<pollfd, 1> first_fds{{{first_quiet.reader(), POLLIN, 0}}};
   std::array<pollfd, 1> second_fds{{{second_quiet.reader(), POLLIN, 0}}};
   for (int round = 0; round < 3; ++round) {
-    EXPECT_EQ(first.wait(first_fds, clock::now() + 20ms, 0), 0);
-    EXPECT_EQ(second.wait(second_fds, clock::now() + 40ms, 0), 0);
-    EXPECT_EQ(first.wait(first_fds, clock::now() + 10ms, 0), 0);
+    for (auto [set, fds, in] :
+         {std::tuple{&first, &first_fds, 20ms}, std::tuple{&second, &second_fds, 40ms},
+          std::tuple{&first, &first_fds, 10ms}}) {
+      const auto deadline = clock::now() + in;
+      EXPECT_EQ(set->wait(*fds, deadline, 0), 0);
+      EXPECT_GE(clock::now(), deadline);
+    }
   }
 }
 
@@ -157,6 +181,40 @@ TEST(poll_set, a_set_waited_on_from_another_thread_keeps_its_deadlines) {
     EXPECT_EQ(waits.wait(fds, std::nullopt, 0), 1);
   }).join();
   EXPECT_EQ(waits.wait(fds, clock::now() + 1h, 0), 1);
+}
+
+std::chrono::microseconds cpu_time_of_this_thread() {
+  rusage usage{};
+  ::getrusage(RUSAGE_THREAD, &usage);
+  return std::chrono::seconds(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         std::chrono::microseconds(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
+}
+
+// A set that last waited on another thread still has that thread's timer registered; while that
+// timer lives (another set holds it) and fires, this thread cannot take its expiry: kept, the
+// registration would leave the wait spinning on it.
+TEST(poll_set, a_timer_of_the_thread_a_set_left_does_not_make_it_spin) {
+  test_pipe first_busy;
+  test_pipe output;
+  poll_set holder;  // keeps the first thread's timer alive after that thread ends
+  poll_set moved;
+  std::array<pollfd, 1> busy_fds{{{first_busy.reader(), POLLIN, 0}}};
+  std::array<pollfd, 1> fds{{{output.reader(), POLLIN, 0}}};
+  std::thread([&] {
+    EXPECT_EQ(moved.wait(fds, clock::now() + 1ms, 0), 0);  // registers this thread's timer
+    first_busy.put("x");
+    EXPECT_EQ(holder.wait(busy_fds, clock::now() + 20ms, 0), 1);  // leaves it armed: 20 ms
+  }).join();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(300ms);
+    output.put("x");
+  });
+  // The first thread's timer fires while this wait runs (no deadline of its own).
+  const auto cpu_before = cpu_time_of_this_thread();
+  EXPECT_EQ(moved.wait(fds, std::nullopt, 0), 1);
+  writer.join();
+  // Waiting takes next to no CPU; spinning would have taken most of the 280 ms.
+  EXPECT_LT(cpu_time_of_this_thread() - cpu_before, 100ms);
 }
 
 }  // namespace
