@@ -139,7 +139,10 @@ class fleet {
   std::vector<target_result> take_results();
 
   /// Interrupt every running command now (as a timeout would; the shells report 130), e.g. on
-  /// Ctrl-C in an interactive program. The results follow as usual.
+  /// Ctrl-C in an interactive program. The results follow as usual. Called again while some
+  /// commands are still being interrupted (a second Ctrl-C), it gives those up at once instead
+  /// of after interrupt_grace: each is killed with its shell, and the shell started afresh, as
+  /// when the grace period ends.
   void interrupt();
 
   [[nodiscard]] std::size_t size() const;

@@ -47,8 +47,9 @@ on every target; otherwise the worst that happened anywhere: 125 a target could 
 reached or started, or its shell died (it runs no more commands); else 124 a command timed
 out; else 1 a command exited non-zero. Ctrl-C interrupts the running commands (the repl
 goes on; run and script end by the signal once the sessions are closed, which a shell shows
-as 130), as do SIGTERM and SIGHUP (143 / 129); 141 when the reader of the output went away;
-125 when it could not be written; 2 for bad usage.)";
+as 130), as do SIGTERM and SIGHUP (143 / 129); a second Ctrl-C kills at once the commands
+that ignore the first; 141 when the reader of the output went away; 125 when it could not be
+written; 2 for bad usage.)";
 
 constexpr const char* run_examples = R"(
 Each COMMAND runs in the same shell, in order, so `cd /tmp` then `pwd` prints /tmp.

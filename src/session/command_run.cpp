@@ -100,6 +100,13 @@ void command_run::interrupt(clock::time_point now) {
     interrupt_when_written_ = true;
     return;
   }
+  if (state_ == state::interrupting) {
+    // Asked again while the first is being served (a second Ctrl-C): the caller will not wait
+    // out the grace period, so the command is given up now, as when the grace ends.
+    grace_deadline_ = now;
+    reinterrupt_at_.reset();
+    return;
+  }
   if (state_ != state::waiting) return;
   begin_interrupt(now);
 }

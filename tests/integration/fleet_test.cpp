@@ -250,6 +250,46 @@ TEST_F(fleet_test, interrupt_stops_every_running_command_and_keeps_the_sessions)
   for (const auto& one : shells.run("echo $X")) EXPECT_EQ(one.outcome.out, "kept\n");
 }
 
+// A command that ignores SIGINT waits out interrupt_grace after an interrupt; a second
+// interrupt (a second Ctrl-C) gives it up at once. The grace here is an hour: without the
+// second interrupt the round would not end within the bound below.
+TEST_F(fleet_test, a_second_interrupt_gives_up_commands_that_ignore_the_first) {
+  fleet_options options;
+  options.session.interrupt_grace = seconds{3600};
+  fleet shells(std::vector<std::string>{"local:dash", "local:bash"}, options);
+  shells.run("X=kept");
+  std::size_t started = 0;
+  fleet_run_options run;
+  run.on_line = [&](const target_line&) { ++started; };
+  shells.begin_run("trap '' INT; echo started; sleep 30", run);
+  int interrupts = 0;
+  std::chrono::steady_clock::time_point first_at;
+  const auto bound = std::chrono::steady_clock::now() + std::chrono::seconds(25);
+  while (shells.busy() && std::chrono::steady_clock::now() < bound) {
+    pollfd ready{.fd = shells.descriptor(), .events = POLLIN, .revents = 0};
+    ::poll(&ready, 1, 100);
+    shells.step();
+    if (started == 2 && interrupts == 0) {
+      shells.interrupt();
+      first_at = std::chrono::steady_clock::now();
+      interrupts = 1;
+    }
+    // Some time after the first, as a user pressing Ctrl-C again would.
+    if (interrupts == 1 && std::chrono::steady_clock::now() - first_at > 300ms) {
+      ASSERT_TRUE(shells.busy()) << "the first interrupt alone ended commands that ignore it";
+      shells.interrupt();
+      interrupts = 2;
+    }
+  }
+  ASSERT_FALSE(shells.busy()) << "the second interrupt did not give the commands up";
+  for (const auto& one : shells.take_results()) {
+    EXPECT_TRUE(one.outcome.restarted) << one.target;
+    EXPECT_FALSE(one.outcome.timed_out) << one.target;
+  }
+  // Killed with their shells: the sessions go on with new ones.
+  for (const auto& one : shells.run("echo ${X-new}")) EXPECT_EQ(one.outcome.out, "new\n");
+}
+
 TEST_F(fleet_test, at_most_max_connecting_sessions_start_at_once) {
   fleet_options options;
   options.max_connecting = 1;
