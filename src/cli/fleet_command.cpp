@@ -227,6 +227,14 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
   const std::string history = history_file();
   using_history();
   if (!history.empty()) read_history(history.c_str());
+  // Saved however the repl ends: end of input, a closed output, or a signal (SIGTERM, SIGHUP
+  // when the terminal goes), after which main() ends tether by that signal.
+  struct history_saver {
+    const std::string& file;
+    ~history_saver() {
+      if (!file.empty()) write_history(file.c_str());
+    }
+  } saver{history};
   const std::string prompt =
       all.size() == 1 ? "tether> " : "tether[" + std::to_string(all.size()) + "]> ";
   const auto options = run_options_for(request);
@@ -259,7 +267,6 @@ int run_repl(const run_request& request, const std::vector<std::string>& targets
     if (catcher.ending() != 0) return end_by_signal(catcher.ending());
   }
   if (terminal) write_all(1, "\n");
-  if (!history.empty()) write_history(history.c_str());
   return exit_status_for(worst);
 }
 

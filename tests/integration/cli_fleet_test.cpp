@@ -294,6 +294,46 @@ TEST_F(cli_fleet, target_names_in_colour_on_a_terminal_unless_no_color) {
   EXPECT_EQ(plain.find('\033'), std::string::npos) << plain;
 }
 
+// SIGTERM (or SIGHUP, the terminal closing) ends the repl by the signal; the lines typed so
+// far are in the history all the same.
+TEST_F(cli_fleet, repl_ended_by_a_signal_keeps_its_history) {
+  const std::string home =
+      write_file("history-anchor", "").substr(0, write_file("x", "").rfind('/'));
+  int terminal = -1;
+  const pid_t child = ::forkpty(&terminal, nullptr, nullptr, nullptr);
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::setenv("HOME", home.c_str(), 1);
+    ::execl(TETHER_CLI_PATH, "tether", "repl", "local", nullptr);
+    ::_exit(127);
+  }
+  std::string seen;
+  read_until(terminal, "tether> ", seen);
+  const std::string command = "sleep 95.7\r";
+  ASSERT_EQ(::write(terminal, command.data(), command.size()),
+            static_cast<ssize_t>(command.size()));
+  bool started = false;
+  for (int i = 0; i < 200 && !started; ++i) {
+    started = std::system("pgrep -f '^sleep 95.7$' >/dev/null") == 0;
+    if (!started) ::usleep(50 * 1000);
+  }
+  ASSERT_TRUE(started) << seen;
+  ::kill(child, SIGTERM);
+  int status = 0;
+  // The terminal is read meanwhile, so that tether never blocks writing to it.
+  while (::waitpid(child, &status, WNOHANG) == 0) {
+    pollfd ready{.fd = terminal, .events = POLLIN, .revents = 0};
+    char buffer[4096];
+    if (::poll(&ready, 1, 50) > 0 && ::read(terminal, buffer, sizeof buffer) <= 0) ::usleep(10000);
+  }
+  ::close(terminal);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) << status;
+  std::ifstream saved(home + "/.tether_history");
+  const std::string history((std::istreambuf_iterator<char>(saved)),
+                            std::istreambuf_iterator<char>());
+  EXPECT_THAT(history, HasSubstr("95.7")) << "(libedit writes the space as \\040)";
+}
+
 TEST_F(cli_fleet, repl_on_a_terminal_ctrl_c_interrupts_the_command_not_the_repl) {
   const std::string home =
       write_file("history-anchor", "").substr(0, write_file("x", "").rfind('/'));
