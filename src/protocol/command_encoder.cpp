@@ -25,20 +25,22 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
-// - bash gets lines of its own, `__B='cmd';__B;\echo AAAAA"BBBBB:$?"`: bash spends more on each
-//   simple command and function call than on the bytes (measured with callgrind, bash 5.2:
-//   about 8,000 instructions per simple command, 20,000 per function call, 200 per byte read),
-//   though each byte still costs about 0.2 us (a read() of its own). So one function call
-//   instead of two, and the markers printed by the line itself. The command goes in a variable
-//   (bash keeps variables and functions apart, so __B can name both), not in an argument, so it
-//   still sees no positional parameters; the nonce is on the line, never in a variable the
-//   command could print, and the quote keeps its halves apart there. The interrupt trap leaves
-//   whichever function the shell is in, except at the top level and in __T / __Ti, which print
-//   the markers themselves: bash's FUNCNAME tells them apart, so no busy flag is set or cleared
-//   per command. Measured against __T lines, `true` on one CPU: 20.1 -> 18.8 us in a bare C
-//   driver; Tether itself went from 1.08 to 0.95-1.03 x the floor (bench/compare_floor.sh).
-void append_single_quoted(std::string& out, std::string_view text) {
-  out += '\'';
+// - bash gets lines of its own, `for _ in 1;{ eval 'cmd';};\echo AAAAA"BBBBB:$?"`. The command
+//   runs at the top level, as typed at a prompt: in a function, bash's `declare` makes local
+//   variables, which vanished with the command. eval, not the line itself, parses it, so a
+//   syntax error stays the command's; eval's words are no positional parameters, so the
+//   command sees none; the nonce is on the line, never in a variable the command could print,
+//   and the quote keeps its halves apart there. The loop of one pass is what the interrupt
+//   trap breaks out of (`break 1000` leaves the command's own loops too; outside any loop,
+//   between commands, it does nothing and its complaint goes to /dev/null); in a function of
+//   the command's it returns instead, as bash's `break` cannot cross a function. bash spends
+//   more on each simple command and function call than on the bytes (callgrind, bash 5.2, per
+//   `echo hi`: this line 80,000 instructions, the earlier `__B='cmd';__B;...` with a function
+//   91,000, a bare `echo hi;\echo ...` 40,000), though each byte still costs about 0.2 us (a
+//   read() of its own): in a bare C driver both lines take the same time. A read loop in
+//   the shell (`read -N` takes a whole command in one read()) cost more: 126,000.
+// `text` for the inside of single quotes: each ' ends the quote, adds a quoted one, reopens it.
+void append_single_quoted_body(std::string& out, std::string_view text) {
   for (char c : text) {
     if (c == '\'') {
       out += "'\\''";
@@ -46,6 +48,11 @@ void append_single_quoted(std::string& out, std::string_view text) {
       out += c;
     }
   }
+}
+
+void append_single_quoted(std::string& out, std::string_view text) {
+  out += '\'';
+  append_single_quoted_body(out, text);
   out += '\'';
 }
 
@@ -60,8 +67,8 @@ std::string prelude(const prelude_options& options) {
     text += eval[0] == 'e' ? "if (eval 'if' ; exit 0) 2>/dev/null; then\n" : "else\n";
     text += "__tether_run() { " + std::string(eval) + " \"$__tether_cmd\"" + null_stdin + "; }\n";
     text += "__tether_in() { " + std::string(eval) + " \"$__tether_cmd\" <\"$__tether_f\"; }\n";
-    // `--`: a command that starts with `-` is no option of eval's (only bash reads __B lines).
-    text += "__B() { " + std::string(eval) + " -- \"$__B\"" + null_stdin + "; }\n";
+    // bash lines (below) call eval directly: only where a syntax error leaves the shell alive.
+    if (eval[0] == 'e') text += "__tether_plain_eval=1\n";
   }
   text += "fi\n";
   // __tether_cmd is set only while a command runs, and doubles as the busy flag: an interrupt
@@ -81,7 +88,7 @@ std::string prelude(const prelude_options& options) {
       "rm -f \"$__tether_f\"; echo \"$3$4:$__tether_s\";";
   text += stderr_marker ? " printf '%s%s\\n' \"$3\" \"$4\" >&2; }\n" : " }\n";
   text += "trap '[ -n \"$__tether_cmd\" ] && return 130' INT\n";
-  // bash's trap, for its __B lines (see above), and ksh93's like it (${.sh.fun} names the
+  // bash's trap, for its own lines (see above), and ksh93's (${.sh.fun} names the
   // running function there). ksh93 may run the trap of a SIGINT that came as a command ended
   // only once the next command line runs: with the busy flag, the trap's `return` then left __T,
   // whose markers never came, or, the flag left set, a later `return` outside any function ended
@@ -89,13 +96,22 @@ std::string prelude(const prelude_options& options) {
   // BASH_VERSION or KSH_VERSION, which other shells take from the environment. ${.sh.fun} is a
   // substitution other shells cannot even parse: it is tried in a subshell, and only ksh93 ever
   // runs the trap that holds it. __tether_lines tells the handshake that bash lines will do:
-  // they also need an eval that takes `--`, which busybox's ash, with its FUNCNAME, has not.
+  // bash is told from busybox's ash, which has FUNCNAME too, by an eval that takes `--`; and
+  // its lines call eval directly, so only where a syntax error in eval spares the shell (not
+  // in bash --posix).
   text += "__tether_probe() { [ \"${FUNCNAME-}\" = __tether_probe ]; }\n";
-  text += "if __tether_probe && eval -- : 2>/dev/null; then\n__tether_lines=bash\n";
-  text += "trap 'case ${FUNCNAME-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
+  text +=
+      "if __tether_probe && eval -- : 2>/dev/null && [ -n \"${__tether_plain_eval-}\" ]; then\n"
+      "__tether_lines=bash\n";
+  // A bash line runs its command at the top level, in a loop of one pass that the trap breaks
+  // out of (out of the command's own loops too); outside any loop (between commands) the break
+  // does nothing, and says nothing. In a function of the command's, the trap returns from it.
+  text +=
+      "trap 'case ${FUNCNAME-} in \"\") break 1000 2>/dev/null;; __T|__Ti) ;; *) return 130;; "
+      "esac' INT\n";
   text += "elif (eval '__p() { [ \"${.sh.fun}\" = __p ]; }; __p') 2>/dev/null; then\n";
   text += "trap 'case ${.sh.fun-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
-  text += "fi\nunset -f __tether_probe\n";
+  text += "fi\nunset -f __tether_probe\nunset __tether_plain_eval\n";
   return text;
 }
 
@@ -133,11 +149,11 @@ void encode_command_into(std::string& line, std::string_view command, const nonc
                          const std::optional<std::string>& stdin_data, const line_style& style) {
   line.reserve(line.size() + command.size() + marker.first.size() + marker.second.size() + 48);
   if (style.bash && !stdin_data) {
-    line += "__B=";
-    append_single_quoted(line, command);
-    // `\echo`: quoted, so no alias of the user's can stand in for it. "$?" quoted, or an IFS
-    // holding a digit would split the status.
-    line += ";__B;\\echo ";
+    // A space before a command that starts with `-`, which eval would take for an option.
+    line += command.starts_with('-') ? "for _ in 1;{ eval ' " : "for _ in 1;{ eval '";
+    append_single_quoted_body(line, command);
+    line += style.commands_on_stdin ? "' </dev/null" : "'";
+    line += ";};\\echo ";
     line += marker.first;
     line += '"';
     line += marker.second;

@@ -46,8 +46,12 @@ std::string prelude(const prelude_options& options = {});
 struct line_style {
   /// The markers the prelude was told to print (prelude_options::end_markers).
   markers end_markers = markers::both;
-  /// The shell is bash: command lines use its own entry point, `__B` (see the prelude).
+  /// The shell is bash: command lines of its own run the command at the top level (see the
+  /// prelude).
   bool bash = false;
+  /// Commands come on the shell's stdin (prelude_options::commands_on_fd3 is false): a bash
+  /// line gives its command /dev/null instead.
+  bool commands_on_stdin = true;
 };
 
 /// The bytes that run `command` in the session and then print its end markers: on stdout

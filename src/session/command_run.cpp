@@ -124,7 +124,7 @@ void command_run::check_progress(clock::time_point now) {
     // Without a stderr marker, the stderr the command wrote is in its pipe by now (see
     // protocol::markers::stdout_only): one read takes it, as the pipe holds at most 1 MiB.
     if (channel_.streams_ordered()) channel_.complete_stderr(*this);
-    result_.exit_status = decoder_.exit_status();
+    result_.exit_status = status_reported();
     end(state::finished, now);
     return;
   }
@@ -134,7 +134,7 @@ void command_run::check_progress(clock::time_point now) {
     if (decoder_.finished()) {
       // The interrupt sent for this command must have arrived before the next command may start.
       if (const auto until = channel_.interrupt_in_flight(); until && now < *until) return;
-      result_.exit_status = decoder_.exit_status();
+      result_.exit_status = status_reported();
       end(state::finished, now);
       return;
     }
@@ -164,6 +164,14 @@ void command_run::check_progress(clock::time_point now) {
     }
     begin_interrupt(now);
   }
+}
+
+// A command the interrupt ended reports 130, as a shell reports a command a SIGINT ended,
+// whatever its last step said: bash's trap breaks out of a loop of builtins (`while :; do :;
+// done`) with that loop's status (0), and other shells' traps return 130 themselves.
+std::optional<int> command_run::status_reported() const {
+  if (state_ == state::interrupting && decoder_.exit_status()) return 130;
+  return decoder_.exit_status();
 }
 
 void command_run::begin_interrupt(clock::time_point now) {

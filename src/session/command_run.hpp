@@ -85,6 +85,7 @@ class command_run final : transport::byte_sink, protocol::output_handler {
   void on_bytes(output_stream stream, std::string_view bytes) override;
   void on_output(output_stream stream, std::string_view bytes) override;
   void write_pending();
+  [[nodiscard]] std::optional<int> status_reported() const;
   void begin_interrupt(clock::time_point now);
   void check_progress(clock::time_point now);
   void end(state final_state, clock::time_point now);

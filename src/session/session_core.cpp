@@ -238,7 +238,8 @@ void session_core::handshake_done() {
   channel_->set_shell_pid(facts.pid);
   line_style_ = {.end_markers = channel_->streams_ordered() ? protocol::markers::stdout_only
                                                             : protocol::markers::both,
-                 .bash = facts.bash};
+                 .bash = facts.bash,
+                 .commands_on_stdin = !channel_->commands_on_own_fd()};
   setup_index_ = 0;
   next_setup();
 }

@@ -37,11 +37,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const tether::protocol::nonce marker{"aaaa1111", "bbbb2222"};
   using tether::protocol::encode_command;
   check_line(encode_command(input, marker, input), " aaaa1111 bbbb2222\n");
-  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
-                                          .bash = true};
-  const std::string bash_line = encode_command(input, marker, std::nullopt, bash);
-  check_line(bash_line, "';__B;\\echo aaaa1111\"bbbb2222:$?\"\n");
-  if (bash_line.rfind("__B='", 0) != 0) std::abort();
+  // bash lines, with the command's stdin from /dev/null (pipes) and without (a pty's own fd).
+  for (const bool on_stdin : {true, false}) {
+    const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
+                                            .bash = true,
+                                            .commands_on_stdin = on_stdin};
+    const std::string bash_line = encode_command(input, marker, std::nullopt, bash);
+    check_line(bash_line, on_stdin ? "' </dev/null;};\\echo aaaa1111\"bbbb2222:$?\"\n"
+                                   : "';};\\echo aaaa1111\"bbbb2222:$?\"\n");
+    if (bash_line.rfind("for _ in 1;{ eval '", 0) != 0) std::abort();
+    // A command that starts with `-` must not reach eval as its first word (an option).
+    if (bash_line[19] == '-') std::abort();
+  }
   for (char c : tether::protocol::printf_format_for(input)) {
     const auto byte = static_cast<unsigned char>(c);
     if (byte == 0 || byte >= 0x80) std::abort();

@@ -45,6 +45,11 @@ class session_test : public hygiene_fixture_with_param<shell_case> {
     return session(std::move(options));
   }
 
+  // bash (bash lines) runs each command at the top level; the other shells in a function.
+  static bool runs_commands_at_the_top_level() {
+    return GetParam().name == "bash" || GetParam().remote_shell == "bash";
+  }
+
   // A fresh scratch directory per test, removed afterwards.
   std::string scratch() {
     if (scratch_.empty()) {
@@ -198,8 +203,15 @@ TEST_P(session_test, syntax_error_is_the_commands_failure_not_the_sessions) {
 TEST_P(session_test, return_in_a_command_ends_only_that_command) {
   auto shell = open();
   const auto done = shell.run("echo before; return 7; echo after");
-  EXPECT_EQ(done.out, "before\n");
-  EXPECT_EQ(done.exit_status, 7);
+  if (runs_commands_at_the_top_level()) {
+    // As in bash itself: `return` outside a function is an error, and the command goes on.
+    EXPECT_EQ(done.out, "before\nafter\n");
+    EXPECT_THAT(done.err, HasSubstr("return: can only"));
+    EXPECT_EQ(done.exit_status, 0);
+  } else {
+    EXPECT_EQ(done.out, "before\n");
+    EXPECT_EQ(done.exit_status, 7);
+  }
   EXPECT_EQ(shell.run("echo next").out, "next\n");
 }
 
@@ -248,6 +260,19 @@ TEST_P(session_test, streaming_callback_receives_output_in_order) {
   EXPECT_EQ(err, "e1\ne2\ne3\n");
   EXPECT_EQ(done.out, "");
   EXPECT_EQ(done.exit_status, 0);
+}
+
+TEST_P(session_test, a_timeout_ends_a_loop_of_builtins_and_the_rest_of_its_command) {
+  // No process dies of the SIGINT here: the shell's trap alone must end the command.
+  auto shell = open();
+  const auto done = shell.run("i=0; while :; do i=$((i+1)); done; echo after",
+                              {.timeout = std::chrono::duration<double>(0.5)});
+  EXPECT_TRUE(done.timed_out);
+  EXPECT_FALSE(done.restarted);
+  EXPECT_EQ(done.exit_status, 130);
+  EXPECT_EQ(done.out, "");
+  const auto next = shell.run("[ \"$i\" -gt 0 ] && echo counted");
+  EXPECT_EQ(next.out, "counted\n");
 }
 
 TEST_P(session_test, timeout_interrupts_and_keeps_state) {
@@ -504,12 +529,26 @@ TEST_P(session_test, a_debug_trap_does_not_break_the_framing) {
 }
 
 TEST_P(session_test, bash_gets_lines_of_its_own) {
-  // Checks that the faster bash lines are in use where they should be: they hand the command
-  // over in __B, which then holds the command's own text.
-  const bool bash = GetParam().name == "bash" || GetParam().remote_shell == "bash";
+  // Checks that bash lines are in use where they should be: they run the command outside any
+  // function (in the others' entry points, bash's FUNCNAME would name one).
+  if (!runs_commands_at_the_top_level()) GTEST_SKIP() << "bash only";
   auto shell = open();
-  const auto& done = shell.run("echo \"${__B-none}\"");
-  EXPECT_EQ(done.out, bash ? "echo \"${__B-none}\"\n" : "none\n");
+  EXPECT_EQ(shell.run("echo \"${FUNCNAME-top}\"").out, "top\n");
+}
+
+TEST_P(session_test, variables_a_command_declares_outlive_it) {
+  // declare and typeset make local variables inside a function: commands must not run in one.
+  if (!runs_commands_at_the_top_level() && GetParam().name != "ksh") {
+    GTEST_SKIP() << "zsh and mksh commands still run in a function; dash and busybox have no "
+                    "typeset";
+  }
+  auto shell = open();
+  const bool bash = runs_commands_at_the_top_level();
+  const auto made = shell.run(bash ? "declare -A m; m[k]=v; declare -i n=2+2; declare -x E=e"
+                                   : "typeset -A m; m[k]=v; typeset -i n=2+2; typeset -x E=e");
+  EXPECT_EQ(made.exit_status, 0) << made.err;
+  const auto seen = shell.run("echo \"${m[k]} $n $E\"; env | grep '^E='");
+  EXPECT_EQ(seen.out, "v 4 e\nE=e\n");
 }
 
 TEST_P(session_test, aliases_of_echo_and_printf_do_not_break_the_framing) {

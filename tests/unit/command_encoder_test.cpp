@@ -29,24 +29,40 @@ TEST(command_encoder, stdin_data_uses_the_stdin_entry_point) {
   EXPECT_EQ(encode_command("cat", marker, std::string("x")), "__Ti 'cat' 'x' aaaa1111 bbbb2222\n");
 }
 
-TEST(command_encoder, bash_lines_carry_the_command_in_a_variable_and_print_the_marker) {
+TEST(command_encoder, bash_lines_run_the_command_at_the_top_level_and_print_the_marker) {
   const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
-                                          .bash = true};
+                                          .bash = true,
+                                          .commands_on_stdin = false};
   EXPECT_EQ(encode_command("echo 'a b'", marker, std::nullopt, bash),
-            "__B='echo '\\''a b'\\''';__B;\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ eval 'echo '\\''a b'\\''';};\\echo aaaa1111\"bbbb2222:$?\"\n");
+}
+
+TEST(command_encoder, bash_lines_keep_a_command_that_starts_with_a_dash_from_eval_s_options) {
+  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
+                                          .bash = true,
+                                          .commands_on_stdin = false};
+  EXPECT_EQ(encode_command("-n x", marker, std::nullopt, bash),
+            "for _ in 1;{ eval ' -n x';};\\echo aaaa1111\"bbbb2222:$?\"\n");
+}
+
+TEST(command_encoder, bash_lines_give_the_command_dev_null_when_commands_come_on_stdin) {
+  EXPECT_EQ(encode_command("cat", marker, std::nullopt,
+                           {.end_markers = tether::protocol::markers::stdout_only, .bash = true}),
+            "for _ in 1;{ eval 'cat' </dev/null;};\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_lines_print_the_stderr_marker_when_both_are_needed) {
   // The space before >&2: a nonce half of digits only would otherwise name a descriptor.
   const nonce digits{"aaaa1111", "22222"};
   EXPECT_EQ(encode_command("true", digits, std::nullopt, {.bash = true}),
-            "__B='true';__B;\\echo aaaa1111\"22222:$?\";\\printf '%s%s\\n' aaaa1111 22222 >&2\n");
+            "for _ in 1;{ eval 'true' </dev/null;};\\echo aaaa1111\"22222:$?\";"
+            "\\printf '%s%s\\n' aaaa1111 22222 >&2\n");
 }
 
 TEST(command_encoder, bash_lines_never_hold_the_joined_marker) {
   // A pty may echo the line back: the marker as printed must not be in it.
   const auto line = encode_command("echo aaaa1111bbbb2222", marker, std::nullopt, {.bash = true});
-  EXPECT_EQ(line.find(marker.joined(), line.find(';')), std::string::npos);
+  EXPECT_EQ(line.find(marker.joined(), line.find(";};")), std::string::npos);
 }
 
 TEST(command_encoder, bash_sends_stdin_data_through_the_common_entry_point) {
@@ -79,7 +95,8 @@ TEST(command_encoder, prelude_defines_the_entry_points) {
   const auto text = tether::protocol::prelude();
   EXPECT_NE(text.find("__T()"), std::string_view::npos);
   EXPECT_NE(text.find("__Ti()"), std::string_view::npos);
-  EXPECT_NE(text.find("__B()"), std::string_view::npos);
+  // bash's trap breaks out of the one-pass loop a bash line runs its command in.
+  EXPECT_NE(text.find("break 1000"), std::string_view::npos);
   EXPECT_EQ(text.back(), '\n');
 }
 
