@@ -14,6 +14,7 @@ volatile sig_atomic_t ending_signal = 0;
 volatile sig_atomic_t untaken = 0;        // signals since the last take()
 volatile sig_atomic_t second_ends = 0;    // end_on_second_signal's
 volatile sig_atomic_t group_to_kill = 0;  // and its process group, if any
+volatile sig_atomic_t group_killed = 0;   // by a second signal, since end_on_second_signal
 int recorded_signal = 0;                  // end_by_signal's
 
 // Only async-signal-safe calls: write, waitid, kill, sigaction, raise.
@@ -24,9 +25,17 @@ extern "C" void on_interrupt(int signal_number) {
     // session reaps it only when it ends it, and it cannot do so while this handler runs on
     // its (the only) thread. A shell restarted meanwhile has a group of its own, not this.
     siginfo_t info{};
-    if (group_to_kill > 0 && ::waitid(P_PID, static_cast<id_t>(group_to_kill), &info,
-                                      WEXITED | WNOHANG | WNOWAIT) == 0) {
+    if (group_killed == 0 && group_to_kill > 0 &&
+        ::waitid(P_PID, static_cast<id_t>(group_to_kill), &info, WEXITED | WNOHANG | WNOWAIT) ==
+            0) {
+      // The session sees its shell die (it watches a pidfd) and returns with all the command
+      // printed before it died, which tether shows before it ends by the signal: ending here
+      // would lose what still sat unread in the pipes. A third signal ends tether at once.
       ::kill(-group_to_kill, SIGKILL);
+      group_killed = 1;
+      if (signal_number != SIGINT) ending_signal = signal_number;
+      errno = saved;
+      return;
     }
     struct sigaction default_action {};
     default_action.sa_handler = SIG_DFL;
@@ -68,7 +77,12 @@ interrupt_catcher::~interrupt_catcher() {
 
 void interrupt_catcher::end_on_second_signal(bool ends, int process_group) {
   group_to_kill = process_group > 0 ? process_group : 0;
+  group_killed = 0;
   second_ends = ends ? 1 : 0;
+}
+
+bool interrupt_catcher::killed_group() const {
+  return group_killed != 0;
 }
 
 int interrupt_catcher::ending() const {

@@ -27,9 +27,13 @@ class interrupt_catcher {
   /// The signal tether ends by after an interrupt: ending(), or SIGINT if that is 0.
   [[nodiscard]] int caught() const { return ending() != 0 ? ending() : SIGINT; }
   /// With `ends`, a signal that comes while an earlier one is still untaken means the user will
-  /// not wait for the interrupt to be served: it ends tether as the signal would, first killing
-  /// `process_group` (a local session's shell and all it runs) if it is still that shell's.
+  /// not wait for the interrupt to be served: it kills `process_group` (a local session's shell
+  /// and all it runs) if it is still that shell's, so that the command ends at once with the
+  /// output it printed; without such a group, or at a third signal, it ends tether at once as
+  /// the signal would.
   void end_on_second_signal(bool ends, int process_group);
+  /// Whether a second signal killed the process group since end_on_second_signal.
+  [[nodiscard]] bool killed_group() const;
 
  private:
   struct sigaction previous_[ending_signal_count] {};

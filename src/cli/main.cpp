@@ -39,7 +39,7 @@ shell could not start or died: later commands are not run; or the output could n
 written); 141 when the reader of the output went away; 2 for bad usage. Ctrl-C, SIGTERM
 and SIGHUP interrupt the running command, show its output, run nothing more and end tether
 by the signal (a shell shows 130 / 143 / 129); a second one kills a command that ignores the
-first.)";
+first, with its shell; a third ends tether at once.)";
 
 constexpr const char* exit_rule_fleet = R"(
 Exit status with targets (-H, --hosts-file, repl, script): 0 when every command succeeded

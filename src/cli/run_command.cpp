@@ -99,6 +99,7 @@ int run_commands(const run_request& request) {
     } catch (const reader_gone&) {
       return status_for_closed_output();
     }
+    const bool killed = catcher.killed_group();
     catcher.end_on_second_signal(false, 0);
     const bool interrupted = catcher.take();
     const result& done = *ran;
@@ -110,7 +111,9 @@ int run_commands(const run_request& request) {
           write_all(1, done.out);
           write_all(2, done.err);
         }
-        print_line(2, "tether: " + done.error);
+        // The shell's death is then what the user asked for, not a failure to explain.
+        print_line(2, killed ? "tether: a second signal killed the command and its shell"
+                             : "tether: " + done.error);
       }
       return interrupted ? status_after_signal() : exit_code::tether_failed;
     }

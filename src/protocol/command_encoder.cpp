@@ -38,7 +38,10 @@ namespace {
 //   `echo hi`: this line 80,000 instructions, the earlier `__B='cmd';__B;...` with a function
 //   91,000, a bare `echo hi;\echo ...` 40,000), though each byte still costs about 0.2 us (a
 //   read() of its own): in a bare C driver both lines take the same time. A read loop in
-//   the shell (`read -N` takes a whole command in one read()) cost more: 126,000.
+//   the shell (`read -N` takes a whole command in one read()) cost more: 126,000. A bash
+//   command with stdin data runs the same way, `__tether_mk 'data'&&for ...;__tether_rm;...`.
+// - zsh and mksh keep the function: at their top level `return` ends the whole shell (zsh
+//   and mksh end a script there; bash only complains), and mksh cannot `break` from a trap.
 // `text` for the inside of single quotes: each ' ends the quote, adds a quoted one, reopens it.
 void append_single_quoted_body(std::string& out, std::string_view text) {
   for (char c : text) {
@@ -107,8 +110,14 @@ std::string prelude(const prelude_options& options) {
   // out of (out of the command's own loops too); outside any loop (between commands) the break
   // does nothing, and says nothing. In a function of the command's, the trap returns from it.
   text +=
-      "trap 'case ${FUNCNAME-} in \"\") break 1000 2>/dev/null;; __T|__Ti) ;; *) return 130;; "
-      "esac' INT\n";
+      "trap 'case ${FUNCNAME-} in \"\") break 1000 2>/dev/null;; __T|__Ti|__tether_rm) ;; "
+      "*) return 130;; esac' INT\n";
+  // Stdin data for a bash line: __tether_mk writes it to a file (status 125 if it cannot),
+  // __tether_rm removes the file and passes the command's status on.
+  text +=
+      "__tether_mk() { __tether_f=$(mktemp) && printf \"$1\" >|\"$__tether_f\" || return 125; }\n"
+      "__tether_rm() { __tether_s=$?; [ -z \"$__tether_f\" ] || rm -f \"$__tether_f\"; "
+      "return $__tether_s; }\n";
   text += "elif (eval '__p() { [ \"${.sh.fun}\" = __p ]; }; __p') 2>/dev/null; then\n";
   text += "trap 'case ${.sh.fun-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
   text += "fi\nunset -f __tether_probe\nunset __tether_plain_eval\n";
@@ -148,12 +157,20 @@ std::string encode_command(std::string_view command, const nonce& marker,
 void encode_command_into(std::string& line, std::string_view command, const nonce& marker,
                          const std::optional<std::string>& stdin_data, const line_style& style) {
   line.reserve(line.size() + command.size() + marker.first.size() + marker.second.size() + 48);
-  if (style.bash && !stdin_data) {
+  if (style.bash) {
+    if (stdin_data) {
+      line += "__tether_mk ";
+      append_single_quoted(line, printf_format_for(*stdin_data));
+      line += "&&";
+    }
     // A space before a command that starts with `-`, which eval would take for an option.
     line += command.starts_with('-') ? "for _ in 1;{ eval ' " : "for _ in 1;{ eval '";
     append_single_quoted_body(line, command);
-    line += style.commands_on_stdin ? "' </dev/null" : "'";
-    line += ";};\\echo ";
+    if (stdin_data) {
+      line += "' <\"$__tether_f\";};__tether_rm;\\echo ";
+    } else {
+      line += style.commands_on_stdin ? "' </dev/null;};\\echo " : "';};\\echo ";
+    }
     line += marker.first;
     line += '"';
     line += marker.second;

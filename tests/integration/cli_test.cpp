@@ -176,7 +176,28 @@ TEST_F(cli, a_second_signal_kills_a_command_that_ignores_the_first) {
   EXPECT_EQ(done.out, "before\n");
   EXPECT_EQ(done.exit_status, 128 + SIGTERM);  // killed by SIGTERM, as bash reports it
   EXPECT_THAT(done.err, ::testing::Not(HasSubstr("was interrupted")));
+  // Killing the shell shows what the command printed before, even what tether had not read yet.
+  EXPECT_THAT(done.err, HasSubstr("tether: a second signal killed the command and its shell"));
   EXPECT_FALSE(std::filesystem::exists(dir + "/ran"));
+  EXPECT_FALSE(process_still_running_after(std::stoi(read_file(dir + "/pid")), 10))
+      << "the command's process survived tether";
+}
+
+TEST_F(cli, a_third_signal_ends_tether_even_when_it_is_stuck_writing_its_output) {
+  // tether's stdout is a fifo nobody reads: it blocks writing the output of `yes` and never
+  // gets back to its loop. The second SIGTERM kills the command; the third must end tether.
+  // (SIGTERM: a background job of a non-interactive shell starts with SIGINT ignored.)
+  const std::string dir = scratch_directory();
+  const std::string tether = tether::shell_quote(TETHER_CLI_PATH);
+  const auto& done =
+      runner().run("cd " + dir + " && mkfifo out && exec 5<>out || exit; " + tether +
+                       " run -- \"trap '' INT TERM; echo \\$\\$ >pid; exec yes\" >out 2>err & "
+                       "until [ -s pid ]; do sleep 0.05; done; sleep 0.3; "
+                       "for i in 1 2 3; do kill -TERM $!; sleep 0.2; done; wait $!; echo $?; "
+                       "exec 5<&-",
+                   {.timeout = std::chrono::duration<double>(30)});
+  EXPECT_FALSE(done.timed_out) << "tether did not end at the third signal";
+  EXPECT_EQ(done.out, "143\n");
   EXPECT_FALSE(process_still_running_after(std::stoi(read_file(dir + "/pid")), 10))
       << "the command's process survived tether";
 }

@@ -549,6 +549,11 @@ TEST_P(session_test, variables_a_command_declares_outlive_it) {
   EXPECT_EQ(made.exit_status, 0) << made.err;
   const auto seen = shell.run("echo \"${m[k]} $n $E\"; env | grep '^E='");
   EXPECT_EQ(seen.out, "v 4 e\nE=e\n");
+  // A command given stdin data runs the same way (its data comes through a file).
+  const auto read_in = shell.run(bash ? "declare got; read -r got" : "typeset got; read -r got",
+                                 {.stdin_data = std::string("from stdin\n")});
+  EXPECT_EQ(read_in.exit_status, 0) << read_in.err;
+  EXPECT_EQ(shell.run("echo \"$got\"").out, "from stdin\n");
 }
 
 TEST_P(session_test, aliases_of_echo_and_printf_do_not_break_the_framing) {
@@ -590,6 +595,21 @@ TEST_P(session_test, stdin_data_survives_noclobber) {
   const auto& done = shell.run("cat", {.stdin_data = std::string("hello")});
   EXPECT_EQ(done.out, "hello");
   EXPECT_EQ(done.exit_status, 0);
+}
+
+TEST_P(session_test, stdin_data_files_are_removed_even_after_a_timeout) {
+  auto shell = open();
+  const std::string dir = scratch() + "/tmp";
+  shell.run("mkdir '" + dir + "' && TMPDIR='" + dir + "' && export TMPDIR");
+  EXPECT_EQ(shell.run("cat", {.stdin_data = std::string("x")}).out, "x");
+  const auto& timed =
+      shell.run("cat >/dev/null; echo read; sleep 30",
+                {.timeout = std::chrono::duration<double>(0.5), .stdin_data = std::string("x")});
+  EXPECT_TRUE(timed.timed_out);
+  EXPECT_FALSE(timed.restarted);
+  EXPECT_EQ(timed.out, "read\n");
+  EXPECT_EQ(timed.exit_status, 130);
+  EXPECT_EQ(shell.run("ls -A \"$TMPDIR\"").out, "");
 }
 
 TEST_P(session_test, command_ignoring_the_interrupt_gets_the_session_restarted) {

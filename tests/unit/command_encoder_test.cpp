@@ -65,9 +65,13 @@ TEST(command_encoder, bash_lines_never_hold_the_joined_marker) {
   EXPECT_EQ(line.find(marker.joined(), line.find(";};")), std::string::npos);
 }
 
-TEST(command_encoder, bash_sends_stdin_data_through_the_common_entry_point) {
-  EXPECT_EQ(encode_command("cat", marker, std::string("x"), {.bash = true}),
-            "__Ti 'cat' 'x' aaaa1111 bbbb2222\n");
+TEST(command_encoder, bash_runs_a_command_with_stdin_data_at_the_top_level_too) {
+  // The data goes through a file that __tether_mk writes and __tether_rm removes; the command
+  // itself runs as every bash command does, so its `declare` outlives it here too.
+  EXPECT_EQ(encode_command("cat", marker, std::string("x%"),
+                           {.end_markers = tether::protocol::markers::stdout_only, .bash = true}),
+            "__tether_mk 'x%%'&&for _ in 1;{ eval 'cat' <\"$__tether_f\";};__tether_rm;"
+            "\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(handshake, reads_the_pid_and_whether_the_shell_is_bash) {
