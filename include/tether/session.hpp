@@ -168,6 +168,11 @@ class session {
   [[nodiscard]] const std::string& target() const;
   /// The shell's process id (its process group id too); -1 once closed.
   [[nodiscard]] int shell_pid() const;
+  /// Whether the shell is a process of this machine that the session started itself (sh,
+  /// bash, ... ), whose process group (shell_pid()) then holds everything its commands run.
+  /// False over SSH and through relays such as `docker exec -i c sh`, where shell_pid() is the
+  /// local client's and the commands run elsewhere.
+  [[nodiscard]] bool shell_is_local() const;
 
   /// Run the stop ladder now (see the class comment). Further run() calls fail with
   /// errc::session_closed. Never throws.

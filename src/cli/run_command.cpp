@@ -93,7 +93,7 @@ int run_commands(const run_request& request) {
     // each command. Only for a local shell: killing a remote command takes the session's own
     // stop ladder (the local ssh client's group is not the command), so there a second signal
     // waits, like the first, for interrupt_grace.
-    catcher.end_on_second_signal(request.target.empty(), shell->shell_pid());
+    catcher.end_on_second_signal(shell->shell_is_local(), shell->shell_pid());
     try {
       ran = &shell->run(command, per_command, failed);
     } catch (const reader_gone&) {

@@ -112,6 +112,10 @@ int session::shell_pid() const {
   return impl_ ? impl_->core.shell_pid() : -1;
 }
 
+bool session::shell_is_local() const {
+  return impl_ && impl_->core.shell_is_local();
+}
+
 void session::close() noexcept {
   if (impl_) impl_->stop();
 }

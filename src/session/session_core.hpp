@@ -80,6 +80,9 @@ class session_core {
   [[nodiscard]] bool alive() const;
   [[nodiscard]] const std::string& target() const { return target_; }
   [[nodiscard]] int shell_pid() const;
+  // A known local shell: what reads its streams in order (protocol::markers) is what keeps its
+  // commands in its process group.
+  [[nodiscard]] bool shell_is_local() const { return ordered_streams_; }
   /// Stop everything now; further commands fail with session_closed. Never throws.
   void close() noexcept;
 

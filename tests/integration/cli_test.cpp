@@ -254,6 +254,26 @@ TEST_F(cli, target_runs_the_commands_in_one_ssh_session) {
   EXPECT_EQ(done.exit_status, 0);
 }
 
+TEST_F(cli, a_second_signal_over_ssh_leaves_no_remote_command_running) {
+  // Over `--shell "ssh host"` the local group is the ssh client's: killing it would leave the
+  // remote command running. A second signal waits, like the first, for the remote kill.
+  const std::string dir = scratch_directory();
+  const std::string tether = tether::shell_quote(TETHER_CLI_PATH);
+  const std::string shell = "ssh -F " + shared_sshd().ssh_config() + " tether-test";
+  const auto& done = runner().run(
+      // The test sshd's user may not be ours: the remote command must be able to write here.
+      "cd " + dir + " && chmod 777 . || exit; " + tether + " run --shell " +
+          tether::shell_quote(shell) + " -- \"trap '' INT; echo \\$\\$ >" + dir +
+          "/pid; exec sleep 30\" & " +
+          "for i in $(seq 400); do [ -s pid ] && break; sleep 0.05; done; "
+          "for i in 1 2; do kill -TERM $!; sleep 0.2; done; wait $!; echo $?",
+      {.timeout = std::chrono::duration<double>(30)});
+  EXPECT_FALSE(done.timed_out) << done.err;
+  EXPECT_EQ(done.out, "143\n") << done.err;
+  EXPECT_FALSE(process_still_running_after(std::stoi(read_file(dir + "/pid")), 10))
+      << "the remote command survived tether";
+}
+
 TEST_F(cli, native_target_runs_the_commands_over_libssh) {
   const auto& server = shared_sshd();
   const auto done = tether_cli({"run", "-t", "ssh+native://tether-test", "-F", server.ssh_config(),

@@ -528,6 +528,16 @@ TEST_P(session_test, a_debug_trap_does_not_break_the_framing) {
   EXPECT_EQ(shell.run("echo two").out, "two\n");
 }
 
+TEST_P(session_test, says_whether_its_shell_is_local) {
+  // tether run kills a local shell's process group at a second Ctrl-C; over SSH that group is
+  // the client's, not the commands'.
+  auto shell = open();
+  EXPECT_EQ(shell.shell_is_local(), !GetParam().name.starts_with("ssh"));
+  if (shell.shell_is_local()) {
+    EXPECT_GT(shell.shell_pid(), 0);
+  }
+}
+
 TEST_P(session_test, bash_gets_lines_of_its_own) {
   // Checks that bash lines are in use where they should be: they run the command outside any
   // function (in the others' entry points, bash's FUNCNAME would name one).
