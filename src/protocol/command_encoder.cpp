@@ -25,12 +25,12 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
-// - bash gets lines of its own, `for _ in 1;{ eval 'cmd';};\echo AAAAA"BBBBB:$?"`. The command
+// - bash gets lines of its own, `for _ in 1;{ \eval 'cmd';};\echo AAAAA"BBBBB:$?"`. The command
 //   runs at the top level, as typed at a prompt: in a function, bash's `declare` makes local
-//   variables, which vanished with the command. eval, not the line itself, parses it, so a
-//   syntax error stays the command's; eval's words are no positional parameters, so the
-//   command sees none; the nonce is on the line, never in a variable the command could print,
-//   and the quote keeps its halves apart there. The loop of one pass is what the interrupt
+//   variables, which vanished with the command (and `local`, `return` and `set --` now behave
+//   as at a prompt). eval, not the line itself, parses it, so a syntax error stays the
+//   command's; the nonce is on the line, never in a variable or parameter the command could
+//   print, and the quote keeps its halves apart there. The loop of one pass is what the interrupt
 //   trap breaks out of (`break 1000` leaves the command's own loops too; outside any loop,
 //   between commands, it does nothing and its complaint goes to /dev/null); in a function of
 //   the command's it returns instead, as bash's `break` cannot cross a function. bash spends
@@ -40,6 +40,7 @@ namespace {
 //   read() of its own): in a bare C driver both lines take the same time. A read loop in
 //   the shell (`read -N` takes a whole command in one read()) cost more: 126,000. A bash
 //   command with stdin data runs the same way, `__tether_mk 'data'&&for ...;__tether_rm;...`.
+//   `\eval` and `\echo`: no alias of the user's stands in for them.
 // - zsh and mksh keep the function: at their top level `return` ends the whole shell (zsh
 //   and mksh end a script there; bash only complains), and mksh cannot `break` from a trap.
 // `text` for the inside of single quotes: each ' ends the quote, adds a quoted one, reopens it.
@@ -90,7 +91,8 @@ std::string prelude(const prelude_options& options) {
       "__tether_cmd=$1; __tether_in; __tether_s=$? __tether_cmd=; else __tether_s=125; fi; "
       "rm -f \"$__tether_f\"; echo \"$3$4:$__tether_s\";";
   text += stderr_marker ? " printf '%s%s\\n' \"$3\" \"$4\" >&2; }\n" : " }\n";
-  text += "trap '[ -n \"$__tether_cmd\" ] && return 130' INT\n";
+  const std::string common_trap = "trap '[ -n \"$__tether_cmd\" ] && return 130' INT\n";
+  text += common_trap;
   // bash's trap, for its own lines (see above), and ksh93's (${.sh.fun} names the
   // running function there). ksh93 may run the trap of a SIGINT that came as a command ended
   // only once the next command line runs: with the busy flag, the trap's `return` then left __T,
@@ -112,12 +114,19 @@ std::string prelude(const prelude_options& options) {
   text +=
       "trap 'case ${FUNCNAME-} in \"\") break 1000 2>/dev/null;; __T|__Ti|__tether_rm) ;; "
       "*) return 130;; esac' INT\n";
-  // Stdin data for a bash line: __tether_mk writes it to a file (status 125 if it cannot),
-  // __tether_rm removes the file and passes the command's status on.
+  // Tried once rather than assumed of every bash version: the trap's break must leave the loop
+  // a signal came in. Where it does not (or SIGINT was ignored when the shell started, so no
+  // trap runs), bash keeps the common lines and trap.
+  // (POSIX `do`, not bash's `{`: every shell parses this part of the prelude.)
+  text += "for _ in 1; do kill -INT $$; __tether_lines=; done\n";
+  text += "[ -n \"$__tether_lines\" ] || " + common_trap;
+  // Stdin data for a bash line: __tether_mk writes it to a file (status 125 if it cannot);
+  // __tether_rm removes the file and keeps the status for the marker. Functions, defined here,
+  // so that no alias the user makes later (rm='rm -i') stands in; __tether_rm succeeds, so
+  // that `set -e` does not end the shell at a command that could not be given its data.
   text +=
       "__tether_mk() { __tether_f=$(mktemp) && printf \"$1\" >|\"$__tether_f\" || return 125; }\n"
-      "__tether_rm() { __tether_s=$?; [ -z \"$__tether_f\" ] || rm -f \"$__tether_f\"; "
-      "return $__tether_s; }\n";
+      "__tether_rm() { __tether_s=$?; [ -z \"$__tether_f\" ] || rm -f \"$__tether_f\" || :; }\n";
   text += "elif (eval '__p() { [ \"${.sh.fun}\" = __p ]; }; __p') 2>/dev/null; then\n";
   text += "trap 'case ${.sh.fun-} in \"\"|__T|__Ti) ;; *) return 130;; esac' INT\n";
   text += "fi\nunset -f __tether_probe\nunset __tether_plain_eval\n";
@@ -164,7 +173,7 @@ void encode_command_into(std::string& line, std::string_view command, const nonc
       line += "&&";
     }
     // A space before a command that starts with `-`, which eval would take for an option.
-    line += command.starts_with('-') ? "for _ in 1;{ eval ' " : "for _ in 1;{ eval '";
+    line += command.starts_with('-') ? "for _ in 1;{ \\eval ' " : "for _ in 1;{ \\eval '";
     append_single_quoted_body(line, command);
     if (stdin_data) {
       line += "' <\"$__tether_f\";};__tether_rm;\\echo ";
@@ -174,7 +183,7 @@ void encode_command_into(std::string& line, std::string_view command, const nonc
     line += marker.first;
     line += '"';
     line += marker.second;
-    line += ":$?\"";
+    line += stdin_data ? ":$__tether_s\"" : ":$?\"";
     if (style.end_markers == markers::both) {
       // A space before >&2: a nonce half of digits only would otherwise name a descriptor.
       line += ";\\printf '%s%s\\n' ";

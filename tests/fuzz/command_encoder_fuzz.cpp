@@ -45,14 +45,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string bash_line = encode_command(input, marker, std::nullopt, bash);
     check_line(bash_line, on_stdin ? "' </dev/null;};\\echo aaaa1111\"bbbb2222:$?\"\n"
                                    : "';};\\echo aaaa1111\"bbbb2222:$?\"\n");
-    if (bash_line.rfind("for _ in 1;{ eval '", 0) != 0) std::abort();
+    if (bash_line.rfind("for _ in 1;{ \\eval '", 0) != 0) std::abort();
     // A command that starts with `-` must not reach eval as its first word (an option).
-    if (bash_line[19] == '-') std::abort();
+    if (bash_line[20] == '-') std::abort();
   }
   const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
                                           .bash = true};
   const std::string with_stdin = encode_command(input, marker, input, bash);
-  check_line(with_stdin, "\";};__tether_rm;\\echo aaaa1111\"bbbb2222:$?\"\n");
+  check_line(with_stdin, "\";};__tether_rm;\\echo aaaa1111\"bbbb2222:$__tether_s\"\n");
   if (with_stdin.rfind("__tether_mk '", 0) != 0) std::abort();
   for (char c : tether::protocol::printf_format_for(input)) {
     const auto byte = static_cast<unsigned char>(c);

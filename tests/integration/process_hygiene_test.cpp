@@ -133,6 +133,15 @@ TEST_F(process_hygiene, signal_mask_and_dispositions_are_reset_in_the_child) {
   ::pthread_sigmask(SIG_SETMASK, &before, nullptr);
 }
 
+TEST_F(process_hygiene, bash_started_with_sigint_ignored_keeps_the_common_lines) {
+  // A shell cannot trap a signal ignored when it started, so bash's lines, which rely on the
+  // trap's break, must not be used: the prelude tries the break once and keeps the common ones.
+  session shell({.shell_command = "sh -c 'trap \"\" INT; exec bash'"});
+  const std::string command = "echo \"${__tether_cmd:-none} ${BASH_VERSION:+bash}\"";
+  EXPECT_EQ(shell.run(command).out, command + " bash\n");
+  EXPECT_EQ(shell.run("declare x=1; echo $x").out, "1\n");
+}
+
 TEST_F(process_hygiene, library_installs_no_signal_handler) {
   struct sigaction chld_before {};
   struct sigaction pipe_before {};

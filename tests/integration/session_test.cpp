@@ -539,11 +539,14 @@ TEST_P(session_test, says_whether_its_shell_is_local) {
 }
 
 TEST_P(session_test, bash_gets_lines_of_its_own) {
-  // Checks that bash lines are in use where they should be: they run the command outside any
-  // function (in the others' entry points, bash's FUNCNAME would name one).
-  if (!runs_commands_at_the_top_level()) GTEST_SKIP() << "bash only";
+  // Checks that bash lines are in use where they should be, and only there: they run the
+  // command outside any function and without the common entry point's __tether_cmd.
   auto shell = open();
-  EXPECT_EQ(shell.run("echo \"${FUNCNAME-top}\"").out, "top\n");
+  const std::string command = "echo \"${__tether_cmd:-none}\"";
+  EXPECT_EQ(shell.run(command).out, runs_commands_at_the_top_level() ? "none\n" : command + "\n");
+  if (runs_commands_at_the_top_level()) {
+    EXPECT_EQ(shell.run("echo \"${FUNCNAME-top}\"").out, "top\n");
+  }
 }
 
 TEST_P(session_test, variables_a_command_declares_outlive_it) {
@@ -569,7 +572,9 @@ TEST_P(session_test, variables_a_command_declares_outlive_it) {
 TEST_P(session_test, aliases_of_echo_and_printf_do_not_break_the_framing) {
   // The markers are printed by `echo` and `printf`: an alias of the user's must not stand in.
   auto shell = open();
-  shell.run("alias echo=: printf=: 2>/dev/null; shopt -s expand_aliases 2>/dev/null; true");
+  shell.run(
+      "alias echo=: printf=: eval='echo aliased' 2>/dev/null; shopt -s expand_aliases "
+      "2>/dev/null; true");
   const auto& done = shell.run("command printf 'hi\\n'");
   EXPECT_EQ(done.out, "hi\n");
   EXPECT_EQ(done.exit_status, 0);
@@ -584,6 +589,19 @@ TEST_P(session_test, an_ifs_of_digits_does_not_split_the_status) {
   EXPECT_EQ(done.exit_status, 1);
   EXPECT_TRUE(done.error.empty()) << done.error;
   EXPECT_EQ(shell.run("(exit 10)").exit_status, 10);
+  // A command with stdin data has its status carried another way.
+  const auto& with_data = shell.run("cat; (exit 7)", {.stdin_data = std::string("x")});
+  EXPECT_EQ(with_data.out, "x");
+  EXPECT_EQ(with_data.exit_status, 7) << with_data.err;
+}
+
+TEST_P(session_test, stdin_data_that_cannot_be_stored_is_status_125_even_under_set_e) {
+  auto shell = open();
+  shell.run("set -e; TMPDIR=/nonexistent/tether; export TMPDIR");
+  const auto& done = shell.run("cat", {.stdin_data = std::string("x")});
+  EXPECT_EQ(done.exit_status, 125) << done.err << done.error;
+  EXPECT_FALSE(done.restarted);
+  EXPECT_EQ(shell.run("echo alive").out, "alive\n");
 }
 
 TEST_P(session_test, bash_version_in_the_environment_fools_nobody) {
