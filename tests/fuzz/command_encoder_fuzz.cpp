@@ -1,5 +1,6 @@
 // libFuzzer target: encoding any command and any stdin bytes, in both line styles. An encoded
-// line must be a single shell line (every newline of the command inside single quotes) that
+// line must be a single shell line (every newline of the command inside single quotes; a bash
+// line carrying a plain command as it is ends that command with one newline of its own) that
 // ends as its style says (the marker halves, or bash's marker echo), and printf_format_for must
 // only emit bytes a printf format passes through as-is.
 #include <cstdint>
@@ -30,12 +31,35 @@ void check_line(const std::string& line, std::string_view tail) {
   if (quoted) std::abort();
 }
 
+// What a command bash takes without eval may hold: no quote, expansion, operator, redirection,
+// comment or glob, no newline; its first word no assignment, and no word of it reserved.
+void check_plain(std::string_view command) {
+  if (command.empty() || command.front() == ' ') std::abort();
+  for (const char c : command) {
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("_./:=,+@- ").find(c) == std::string_view::npos) std::abort();
+  }
+  if (command.substr(0, command.find(' ')).find('=') != std::string_view::npos) std::abort();
+  std::string_view rest = command;
+  while (!rest.empty()) {
+    const auto space = rest.find(' ');
+    const auto word = rest.substr(0, space);
+    for (const std::string_view reserved :
+         {"if", "then", "elif", "else", "fi", "for", "in", "while", "until", "do", "done", "case",
+          "esac", "function", "select", "coproc", "time"}) {
+      if (word == reserved) std::abort();
+    }
+    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
   const tether::protocol::nonce marker{"aaaa1111", "bbbb2222"};
   using tether::protocol::encode_command;
+  using tether::protocol::is_plain_simple_command;
   check_line(encode_command(input, marker, input), " aaaa1111 bbbb2222\n");
   // bash lines, with the command's stdin from /dev/null (pipes) and without (a pty's own fd).
   for (const bool on_stdin : {true, false}) {
@@ -43,6 +67,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                             .bash = true,
                                             .commands_on_stdin = on_stdin};
     const std::string bash_line = encode_command(input, marker, std::nullopt, bash);
+    if (is_plain_simple_command(input)) {
+      // Carried as it is: then it must be plain by a check of this file's own.
+      check_plain(input);
+      // A newline ends it (an alias may end in `&` or a comment); no other newline is there.
+      const std::string expected = "for _ in 1;{ " + input +
+                                   (on_stdin ? "\n} </dev/null;\\echo aaaa1111\"bbbb2222:$?\"\n"
+                                             : "\n};\\echo aaaa1111\"bbbb2222:$?\"\n");
+      if (bash_line != expected) std::abort();
+      continue;
+    }
     check_line(bash_line, on_stdin ? "' </dev/null;};\\echo aaaa1111\"bbbb2222:$?\"\n"
                                    : "';};\\echo aaaa1111\"bbbb2222:$?\"\n");
     if (bash_line.rfind("for _ in 1;{ \\eval '", 0) != 0) std::abort();

@@ -114,6 +114,10 @@ TEST_P(session_test, command_reading_stdin_gets_eof_and_next_command_works) {
   auto shell = open();
   const auto read = shell.run("cat; read line; echo \"status $? [$line]\"");
   EXPECT_EQ(read.out, "status 1 []\n");
+  // After `later`'s `&` a reserved word counts as one: a syntax error, not the session's end.
+  const auto& broken = shell.run("later fi");
+  EXPECT_TRUE(broken.error.empty()) << broken.error;
+  EXPECT_NE(broken.exit_status, 0);
   EXPECT_EQ(shell.run("echo still here").out, "still here\n");
 }
 
@@ -197,7 +201,46 @@ TEST_P(session_test, syntax_error_is_the_commands_failure_not_the_sessions) {
   EXPECT_NE(broken.exit_status, 0);
   EXPECT_FALSE(broken.err.empty());
   EXPECT_NE(shell.run("done").exit_status, 0);
+  // Words only, which bash takes without eval unless they would open a compound command or a
+  // function definition (a syntax error there would end bash). (zsh runs `while` alone as a
+  // loop without end, and takes `function` alone for a listing.)
+  std::vector<std::string> openers = {"if", "for", "case", "fi"};
+  if (runs_commands_at_the_top_level()) {
+    openers.insert(openers.end(), {"while", "until", "function", "select", "done"});
+    // `time` alone is bash's own (it times nothing); it must reach bash as a reserved word.
+    const auto& timed = shell.run("time");
+    EXPECT_TRUE(timed.error.empty()) << timed.error;
+    EXPECT_EQ(timed.exit_status, 0);
+    EXPECT_NE(timed.err.find("real"), std::string::npos) << timed.err;
+  }
+  for (const auto& opener : openers) {
+    const auto& failed = shell.run(opener);
+    EXPECT_TRUE(failed.error.empty()) << opener << ": " << failed.error;
+    EXPECT_NE(failed.exit_status, 0) << opener;
+  }
   EXPECT_EQ(shell.run("pwd").out, "/usr\n");
+}
+
+TEST_P(session_test, aliases_apply_to_commands_of_plain_words_too) {
+  // bash runs such commands without eval; an alias must still expand there, as it does in eval.
+  if (!runs_commands_at_the_top_level()) GTEST_SKIP() << "bash only (shopt expand_aliases)";
+  auto shell = open();
+  shell.run("shopt -s expand_aliases; alias greet='echo hello'");
+  EXPECT_EQ(shell.run("greet world").out, "hello world\n");
+  EXPECT_EQ(shell.run("greet 'quoted'").out, "hello quoted\n");
+  // An alias that ends in `&` or a comment: `;` after either would break the line.
+  shell.run("alias later='true &' noted='echo noted # a comment'");
+  const auto& later = shell.run("later");
+  EXPECT_TRUE(later.error.empty()) << later.error;
+  EXPECT_EQ(later.exit_status, 0);
+  const auto& noted = shell.run("noted");
+  EXPECT_TRUE(noted.error.empty()) << noted.error;
+  EXPECT_EQ(noted.out, "noted\n");
+  // After `later`'s `&` a reserved word counts as one: a syntax error, not the session's end.
+  const auto& broken = shell.run("later fi");
+  EXPECT_TRUE(broken.error.empty()) << broken.error;
+  EXPECT_NE(broken.exit_status, 0);
+  EXPECT_EQ(shell.run("echo still here").out, "still here\n");
 }
 
 TEST_P(session_test, return_in_a_command_ends_only_that_command) {
