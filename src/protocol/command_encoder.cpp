@@ -1,7 +1,6 @@
 #include "protocol/command_encoder.hpp"
 
-#include <algorithm>
-#include <array>
+#include "protocol/plain_command.hpp"
 
 #include "tether/quote.hpp"
 
@@ -43,8 +42,8 @@ namespace {
 //   read() of its own): in a bare C driver both lines take the same time. A read loop in
 //   the shell (`read -N` takes a whole command in one read()) cost more: 126,000. A bash
 //   command with stdin data runs the same way, `__tether_mk 'data'&&for ...;__tether_rm;...`.
-//   `\eval` and `\echo`: no alias of the user's stands in for them. A command of plain words
-//   (is_plain_simple_command) cannot be a syntax error, so it skips eval and its quoting:
+//   `\eval` and `\echo`: no alias of the user's stands in for them. A command that bash is sure
+//   to parse to its end (is_plain_command) skips eval and its quoting:
 //   `for _ in 1;{ true` newline `};\echo ...` costs bash 45,000 instructions where the eval
 //   line costs 66,000 (callgrind, 5-character nonce halves). The newline, not `;`, ends it
 //   because an alias in it may end in `&` or a comment.
@@ -140,33 +139,6 @@ std::string prelude(const prelude_options& options) {
   return text;
 }
 
-bool is_plain_simple_command(std::string_view command) {
-  if (command.empty() || command.front() == ' ') return false;
-  const auto plain = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-           c == '.' || c == '/' || c == ':' || c == '=' || c == ',' || c == '+' || c == '@' ||
-           c == '-' || c == ' ';
-  };
-  if (!std::ranges::all_of(command, plain)) return false;
-  if (command.substr(0, command.find(' ')).find('=') != std::string_view::npos) {
-    return false;  // an assignment
-  }
-  // Reserved words start or end compound commands, which would take the framing's own words as
-  // theirs. Every word is checked, not only the first: an alias may end in `&` or `;` and put
-  // the next word where a reserved word counts.
-  static constexpr std::array<std::string_view, 17> reserved = {
-      "if",    "then", "elif", "else", "fi",   "time",   "for",    "in",      "until",
-      "while", "do",   "done", "case", "esac", "coproc", "select", "function"};
-  for (std::size_t start = 0; start < command.size();) {
-    const std::size_t end = std::min(command.find(' ', start), command.size());
-    if (std::ranges::find(reserved, command.substr(start, end - start)) != reserved.end()) {
-      return false;
-    }
-    start = end + 1;
-  }
-  return true;
-}
-
 std::string printf_format_for(std::string_view bytes) {
   std::string format;
   format.reserve(bytes.size() + bytes.size() / 8);
@@ -206,7 +178,7 @@ void encode_command_into(std::string& line, std::string_view command, const nonc
       append_single_quoted(line, printf_format_for(*stdin_data));
       line += "&&";
     }
-    if (!stdin_data && is_plain_simple_command(command)) {
+    if (!stdin_data && is_plain_command(command)) {
       // A newline, not `;`, ends the command: an alias it names may end in `&` or a comment,
       // which `;` would turn into a syntax error (bash reading a script exits on one) or into
       // part of the comment. For the same reason /dev/null goes on the group, not the command.

@@ -65,13 +65,6 @@ std::string encode_command(std::string_view command, const nonce& marker,
 void encode_command_into(std::string& line, std::string_view command, const nonce& marker,
                          const std::optional<std::string>& stdin_data, const line_style& style);
 
-/// Whether a bash line may carry `command` as it is, without eval: one simple command of plain
-/// words (letters, digits and `_./:=,+@-`, separated by spaces), not starting with an
-/// assignment, no word of it reserved. Such a command cannot be a syntax error, which in a script
-/// would end bash, nor reach past its own end on the line (only an alias whose value is no
-/// complete command could make it one); and bash skips eval's second parse.
-bool is_plain_simple_command(std::string_view command);
-
 /// `bytes` as a printf(1) format that prints exactly those bytes in every POSIX shell:
 /// `%` and `\` doubled, NUL and non-ASCII bytes as three-digit octal escapes.
 std::string printf_format_for(std::string_view bytes);

@@ -3,12 +3,14 @@
 // line carrying a plain command as it is ends that command with one newline of its own) that
 // ends as its style says (the marker halves, or bash's marker echo), and printf_format_for must
 // only emit bytes a printf format passes through as-is.
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <string_view>
 
 #include "protocol/command_encoder.hpp"
+#include "protocol/plain_command.hpp"
 
 namespace {
 
@@ -31,26 +33,47 @@ void check_line(const std::string& line, std::string_view tail) {
   if (quoted) std::abort();
 }
 
-// What a command bash takes without eval may hold: no quote, expansion, operator, redirection,
-// comment or glob, no newline; its first word no assignment, and no word of it reserved.
+// What a command bash takes without eval may hold, checked apart from is_plain_command's own
+// grammar: every quote closed, no newline or NUL; outside quotes no backslash, backquote,
+// parenthesis, brace, comment, `!`, here-document or `$(`; no backslash or backquote inside
+// double quotes.
 void check_plain(std::string_view command) {
-  if (command.empty() || command.front() == ' ') std::abort();
-  for (const char c : command) {
-    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-    if (!alnum && std::string_view("_./:=,+@- ").find(c) == std::string_view::npos) std::abort();
-  }
-  if (command.substr(0, command.find(' ')).find('=') != std::string_view::npos) std::abort();
-  std::string_view rest = command;
-  while (!rest.empty()) {
-    const auto space = rest.find(' ');
-    const auto word = rest.substr(0, space);
-    for (const std::string_view reserved :
-         {"if", "then", "elif", "else", "fi", "for", "in", "while", "until", "do", "done", "case",
-          "esac", "function", "select", "coproc", "time"}) {
-      if (word == reserved) std::abort();
+  char quote = 0;
+  for (std::size_t i = 0; i < command.size(); ++i) {
+    const char c = command[i];
+    if (c == '\n' || c == '\0') std::abort();
+    if (quote == '\'') {
+      if (c == '\'') quote = 0;
+      continue;
     }
-    rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
+    if (c == '$' && i + 1 < command.size()) {
+      const char next = command[i + 1];
+      if (next == '(') std::abort();
+      // A special parameter's character is not itself (`$#` is no comment, `$$(` no `$(`).
+      if (std::string_view("#$?@*-").find(next) != std::string_view::npos) ++i;
+      if (next == '{') {  // `${NAME}`: a name, then the brace that closes it
+        i += 2;
+        while (i < command.size() && command[i] != '}') {
+          const char n = command[i++];
+          if (!std::isalnum(static_cast<unsigned char>(n)) && n != '_') std::abort();
+        }
+        if (i == command.size()) std::abort();
+      }
+      continue;
+    }
+    if (quote == '"') {
+      if (c == '\\' || c == '`' || c == '!') std::abort();
+      if (c == '"') quote = 0;
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      continue;
+    }
+    if (std::string_view("\\`(){}#!").find(c) != std::string_view::npos) std::abort();
+    if (c == '<' && i + 1 < command.size() && command[i + 1] == '<') std::abort();
   }
+  if (quote != 0) std::abort();
 }
 
 }  // namespace
@@ -59,7 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string input(reinterpret_cast<const char*>(data), size);
   const tether::protocol::nonce marker{"aaaa1111", "bbbb2222"};
   using tether::protocol::encode_command;
-  using tether::protocol::is_plain_simple_command;
+  using tether::protocol::is_plain_command;
   check_line(encode_command(input, marker, input), " aaaa1111 bbbb2222\n");
   // bash lines, with the command's stdin from /dev/null (pipes) and without (a pty's own fd).
   for (const bool on_stdin : {true, false}) {
@@ -67,7 +90,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                             .bash = true,
                                             .commands_on_stdin = on_stdin};
     const std::string bash_line = encode_command(input, marker, std::nullopt, bash);
-    if (is_plain_simple_command(input)) {
+    if (is_plain_command(input)) {
       // Carried as it is: then it must be plain by a check of this file's own.
       check_plain(input);
       // A newline ends it (an alias may end in `&` or a comment); no other newline is there.
