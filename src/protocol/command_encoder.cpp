@@ -184,17 +184,20 @@ void encode_command_into(std::string& line, std::string_view command, const nonc
       // part of the comment. For the same reason /dev/null goes on the group, not the command.
       line += "for _ in 1;{ ";
       line += command;
-      line += style.commands_on_stdin ? "\n} </dev/null;\\echo " : "\n};\\echo ";
+      line += style.commands_on_stdin ? "\n} </dev/null\n\\echo " : "\n}\n\\echo ";
     } else {
       // A space before a command that starts with `-`, which eval would take for an option.
       line += command.starts_with('-') ? "for _ in 1;{ \\eval ' " : "for _ in 1;{ \\eval '";
       append_single_quoted_body(line, command);
       if (stdin_data) {
-        line += "' <\"$__tether_f\";};__tether_rm;\\echo ";
+        line += "' <\"$__tether_f\";}\n__tether_rm;\\echo ";
       } else {
-        line += style.commands_on_stdin ? "' </dev/null;};\\echo " : "';};\\echo ";
+        line += style.commands_on_stdin ? "' </dev/null;}\n\\echo " : "';}\n\\echo ";
       }
     }
+    // The marker goes on a line of its own (above): some errors make bash drop the rest of the
+    // line they happen on, even through eval (an assignment to a readonly variable, `n=1/0`
+    // with `declare -i n`, no match under failglob); the next line still runs.
     line += marker.first;
     line += '"';
     line += marker.second;

@@ -1,7 +1,7 @@
 // libFuzzer target: encoding any command and any stdin bytes, in both line styles. An encoded
-// line must be a single shell line (every newline of the command inside single quotes; a bash
-// line carrying a plain command as it is ends that command with one newline of its own) that
-// ends as its style says (the marker halves, or bash's marker echo), and printf_format_for must
+// line must hold no newline outside single quotes but the framing's own (a bash line ends the
+// command's line, and a plain command, with one, then prints the marker on a line of its own)
+// and end as its style says (the marker halves, or bash's marker echo), and printf_format_for must
 // only emit bytes a printf format passes through as-is.
 #include <cctype>
 #include <cstdint>
@@ -19,16 +19,18 @@ void check_line(const std::string& line, std::string_view tail) {
       line.compare(line.size() - tail.size(), tail.size(), tail) != 0) {
     std::abort();
   }
-  // Outside single quotes there must be no newline but the last: walk the quoting. The tail's
-  // backslash escapes a letter, and its double quotes hold no single quote.
+  // Outside single quotes there must be no newline before the tail (whose own newlines end
+  // the command's line and the marker's): walk the quoting. The tail's backslash escapes a
+  // letter, and its double quotes hold no single quote.
   bool quoted = false;
+  const std::size_t tail_start = line.size() - tail.size();
   for (std::size_t i = 0; i + 1 < line.size(); ++i) {
     if (!quoted && line[i] == '\\') {
       ++i;  // outside quotes a backslash escapes the next byte (the `'\''` idiom)
       continue;
     }
     if (line[i] == '\'') quoted = !quoted;
-    if (!quoted && line[i] == '\n') std::abort();
+    if (!quoted && line[i] == '\n' && i < tail_start) std::abort();
   }
   if (quoted) std::abort();
 }
@@ -95,13 +97,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       check_plain(input);
       // A newline ends it (an alias may end in `&` or a comment); no other newline is there.
       const std::string expected = "for _ in 1;{ " + input +
-                                   (on_stdin ? "\n} </dev/null;\\echo aaaa1111\"bbbb2222:$?\"\n"
-                                             : "\n};\\echo aaaa1111\"bbbb2222:$?\"\n");
+                                   (on_stdin ? "\n} </dev/null\n\\echo aaaa1111\"bbbb2222:$?\"\n"
+                                             : "\n}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
       if (bash_line != expected) std::abort();
       continue;
     }
-    check_line(bash_line, on_stdin ? "' </dev/null;};\\echo aaaa1111\"bbbb2222:$?\"\n"
-                                   : "';};\\echo aaaa1111\"bbbb2222:$?\"\n");
+    check_line(bash_line, on_stdin ? "' </dev/null;}\n\\echo aaaa1111\"bbbb2222:$?\"\n"
+                                   : "';}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
     if (bash_line.rfind("for _ in 1;{ \\eval '", 0) != 0) std::abort();
     // A command that starts with `-` must not reach eval as its first word (an option).
     if (bash_line[20] == '-') std::abort();
@@ -109,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
                                           .bash = true};
   const std::string with_stdin = encode_command(input, marker, input, bash);
-  check_line(with_stdin, "\";};__tether_rm;\\echo aaaa1111\"bbbb2222:$__tether_s\"\n");
+  check_line(with_stdin, "\";}\n__tether_rm;\\echo aaaa1111\"bbbb2222:$__tether_s\"\n");
   if (with_stdin.rfind("__tether_mk '", 0) != 0) std::abort();
   for (char c : tether::protocol::printf_format_for(input)) {
     const auto byte = static_cast<unsigned char>(c);

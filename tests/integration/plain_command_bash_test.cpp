@@ -94,11 +94,11 @@ TEST(plain_command_in_bash, every_command_it_accepts_parses_on_its_line_and_does
   std::size_t with_operators = 0;
   for (std::size_t i = 0; i < accepted.size(); ++i) {
     const std::string marker = "\\echo M" + std::to_string(i) + "\"X:$?\"\n";
-    plain_script += "for _ in 1;{ " + accepted[i] + "\n};" + marker;
+    plain_script += "for _ in 1;{ " + accepted[i] + "\n}\n" + marker;
     // As command_encoder does: a space keeps a leading `-` from being eval's option.
     const std::string space = accepted[i].starts_with('-') ? " " : "";
     eval_script +=
-        "for _ in 1;{ \\eval '" + space + single_quoted_body(accepted[i]) + "';};" + marker;
+        "for _ in 1;{ \\eval '" + space + single_quoted_body(accepted[i]) + "';}\n" + marker;
     if (accepted[i].find_first_of("'\"$") != std::string::npos) ++with_quotes;
     if (accepted[i].find_first_of(";|&<>") != std::string::npos) ++with_operators;
   }

@@ -221,6 +221,23 @@ TEST_P(session_test, syntax_error_is_the_commands_failure_not_the_sessions) {
   EXPECT_EQ(shell.run("pwd").out, "/usr\n");
 }
 
+TEST_P(session_test, errors_that_drop_the_rest_of_bash_s_line_end_only_the_command) {
+  // bash drops the rest of the line an assignment to a readonly variable, an arithmetic error
+  // in an integer variable's assignment or failglob's "no match" happens on, eval or not.
+  if (!runs_commands_at_the_top_level()) GTEST_SKIP() << "bash's own errors";
+  auto shell = open();
+  shell.run("readonly r=1; declare -i n");
+  for (const char* command : {"r=2", "n=1/0", "{ n=1/0; }", "shopt -s failglob; echo *.none"}) {
+    const auto& failed = shell.run(command);
+    EXPECT_TRUE(failed.error.empty()) << command << ": " << failed.error;
+    EXPECT_FALSE(failed.timed_out) << command;
+    EXPECT_FALSE(failed.restarted) << command;
+    EXPECT_EQ(failed.exit_status, 1) << command;
+    EXPECT_FALSE(failed.err.empty()) << command;
+  }
+  EXPECT_EQ(shell.run("shopt -u failglob; echo $r").out, "1\n");  // the same shell
+}
+
 TEST_P(session_test, aliases_apply_to_commands_of_plain_words_too) {
   // bash runs such commands without eval; an alias must still expand there, as it does in eval.
   if (!runs_commands_at_the_top_level()) GTEST_SKIP() << "bash only (shopt expand_aliases)";

@@ -34,7 +34,7 @@ TEST(command_encoder, bash_lines_run_the_command_at_the_top_level_and_print_the_
                                           .bash = true,
                                           .commands_on_stdin = false};
   EXPECT_EQ(encode_command("echo 'a b' $(x)", marker, std::nullopt, bash),
-            "for _ in 1;{ \\eval 'echo '\\''a b'\\'' $(x)';};\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ \\eval 'echo '\\''a b'\\'' $(x)';}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_lines_keep_a_command_that_starts_with_a_dash_from_eval_s_options) {
@@ -42,20 +42,20 @@ TEST(command_encoder, bash_lines_keep_a_command_that_starts_with_a_dash_from_eva
                                           .bash = true,
                                           .commands_on_stdin = false};
   EXPECT_EQ(encode_command("-n (x)", marker, std::nullopt, bash),
-            "for _ in 1;{ \\eval ' -n (x)';};\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ \\eval ' -n (x)';}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_lines_give_the_command_dev_null_when_commands_come_on_stdin) {
   EXPECT_EQ(encode_command("cat `f`", marker, std::nullopt,
                            {.end_markers = tether::protocol::markers::stdout_only, .bash = true}),
-            "for _ in 1;{ \\eval 'cat `f`' </dev/null;};\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ \\eval 'cat `f`' </dev/null;}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_lines_print_the_stderr_marker_when_both_are_needed) {
   // The space before >&2: a nonce half of digits only would otherwise name a descriptor.
   const nonce digits{"aaaa1111", "22222"};
   EXPECT_EQ(encode_command("true", digits, std::nullopt, {.bash = true}),
-            "for _ in 1;{ true\n} </dev/null;\\echo aaaa1111\"22222:$?\";"
+            "for _ in 1;{ true\n} </dev/null\n\\echo aaaa1111\"22222:$?\";"
             "\\printf '%s%s\\n' aaaa1111 22222 >&2\n");
 }
 
@@ -75,15 +75,15 @@ TEST(command_encoder, bash_lines_carry_a_plain_command_without_eval) {
                                           .bash = true,
                                           .commands_on_stdin = false};
   EXPECT_EQ(encode_command("ls -l /tmp", marker, std::nullopt, bash),
-            "for _ in 1;{ ls -l /tmp\n};\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ ls -l /tmp\n}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
   EXPECT_EQ(encode_command("echo 'a b' \"$x\" | wc -c >f", marker, std::nullopt, bash),
-            "for _ in 1;{ echo 'a b' \"$x\" | wc -c >f\n};\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ echo 'a b' \"$x\" | wc -c >f\n}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
   EXPECT_EQ(encode_command("if", marker, std::nullopt, bash),
-            "for _ in 1;{ \\eval 'if';};\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ \\eval 'if';}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
   const tether::protocol::line_style relay{.end_markers = tether::protocol::markers::stdout_only,
                                            .bash = true};
   EXPECT_EQ(encode_command("cat", marker, std::nullopt, relay),
-            "for _ in 1;{ cat\n} </dev/null;\\echo aaaa1111\"bbbb2222:$?\"\n");
+            "for _ in 1;{ cat\n} </dev/null\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_runs_a_command_with_stdin_data_at_the_top_level_too) {
@@ -91,7 +91,7 @@ TEST(command_encoder, bash_runs_a_command_with_stdin_data_at_the_top_level_too) 
   // itself runs as every bash command does, so its `declare` outlives it here too.
   EXPECT_EQ(encode_command("cat", marker, std::string("x%"),
                            {.end_markers = tether::protocol::markers::stdout_only, .bash = true}),
-            "__tether_mk 'x%%'&&for _ in 1;{ \\eval 'cat' <\"$__tether_f\";};__tether_rm;"
+            "__tether_mk 'x%%'&&for _ in 1;{ \\eval 'cat' <\"$__tether_f\";}\n__tether_rm;"
             "\\echo aaaa1111\"bbbb2222:$__tether_s\"\n");
 }
 
