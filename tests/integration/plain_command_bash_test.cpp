@@ -54,24 +54,37 @@ std::string single_quoted_body(const std::string& text) {
   return body;
 }
 
-// Runs `script` in a fresh directory with bash reading it from a file and stdin on /dev/null,
-// as Tether's shells do; returns stdout.
-std::string run_bash(const fs::path& dir, const std::string& script) {
-  fs::create_directories(dir);
-  std::ofstream(dir / "script") << script;
-  const std::string command = "cd '" + dir.string() + "' && bash ./script </dev/null >out 2>err";
+// Runs `script` with bash reading it from a file and stdin on /dev/null, as Tether's shells do,
+// in `dir`/work made afresh (the same path for both runs: `~+` and messages name it); keeps
+// the script, its stdout and stderr as `dir`/`name`.*; returns stdout.
+std::string run_bash(const fs::path& dir, const std::string& name, const std::string& script) {
+  const fs::path work = dir / "work";
+  fs::remove_all(work);
+  fs::create_directories(work);
+  const fs::path base = dir / name;
+  std::ofstream(base.string() + ".script") << script;
+  // A command that read the framing after it as its own could also make bash wait for ever.
+  const std::string command = "cd '" + work.string() + "' && timeout 120 bash '" + base.string() +
+                              ".script' </dev/null >'" + base.string() + ".out' 2>'" +
+                              base.string() + ".err'";
   const int status = std::system(command.c_str());
-  const auto read = [&](const char* name) {
-    std::ifstream in(dir / name);
+  const auto read = [&](const char* suffix) {
+    std::ifstream in(base.string() + suffix);
     std::ostringstream text;
     text << in.rdbuf();
     return text.str();
   };
-  const std::string err = read("err");
+  const std::string err = read(".err");
   EXPECT_EQ(status, 0) << "bash ended with " << status << ":\n"
                        << err.substr(err.size() - std::min<std::size_t>(err.size(), 2000));
-  // Messages name the script's line, and a plain command takes two lines where eval takes one.
-  return std::regex_replace(read("out"), std::regex("line [0-9]+:"), "line N:");
+  // Messages name the script and its line, and a plain command takes two lines where eval
+  // takes one.
+  std::string out = read(".out");
+  const std::string script_path = base.string() + ".script";
+  for (auto at = out.find(script_path); at != std::string::npos; at = out.find(script_path, at)) {
+    out.replace(at, script_path.size(), "SCRIPT");
+  }
+  return std::regex_replace(out, std::regex("line [0-9]+:"), "line N:");
 }
 
 TEST(plain_command_in_bash, every_command_it_accepts_parses_on_its_line_and_does_what_eval_does) {
@@ -108,8 +121,8 @@ TEST(plain_command_in_bash, every_command_it_accepts_parses_on_its_line_and_does
   EXPECT_GE(with_operators, 300U);
 
   const fs::path dir = fs::temp_directory_path() / ("tether-plain-" + std::to_string(getpid()));
-  const std::string plain_out = run_bash(dir / "plain", plain_script);
-  const std::string eval_out = run_bash(dir / "eval", eval_script);
+  const std::string plain_out = run_bash(dir, "plain", plain_script);
+  const std::string eval_out = run_bash(dir, "eval", eval_script);
   if (HasFailure()) {
     ADD_FAILURE() << "the scripts and their output are kept in " << dir;
   } else {
