@@ -27,7 +27,8 @@ namespace {
 //   The nonce comes as two words joined on output (see protocol::nonce).
 // - Stdin data goes through a temporary file, because a shell may read ahead on its own stdin
 //   (dash reads in blocks), so bytes written after the command line could be swallowed.
-// - bash gets lines of its own, `for _ in 1;{ \eval 'cmd';};\echo AAAAA"BBBBB:$?"`. The command
+// - bash gets lines of its own, `for _ in 1;{ \eval 'cmd';}` and `\echo AAAAA"BBBBB:$?"` on a
+//   line of its own (some errors make bash drop the rest of their line, eval or not). The command
 //   runs at the top level, as typed at a prompt: in a function, bash's `declare` makes local
 //   variables, which vanished with the command (and `local`, `return` and `set --` now behave
 //   as at a prompt). eval, not the line itself, parses it, so a syntax error stays the
@@ -41,11 +42,12 @@ namespace {
 //   91,000, a bare `echo hi;\echo ...` 40,000), though each byte still costs about 0.2 us (a
 //   read() of its own): in a bare C driver both lines take the same time. A read loop in
 //   the shell (`read -N` takes a whole command in one read()) cost more: 126,000. A bash
-//   command with stdin data runs the same way, `__tether_mk 'data'&&for ...;__tether_rm;...`.
+//   command with stdin data runs the same way, `__tether_mk 'data'&&for ...;}`, then
+//   `__tether_rm;\echo ...`.
 //   `\eval` and `\echo`: no alias of the user's stands in for them. A command that bash is sure
 //   to parse to its end (is_plain_command) skips eval and its quoting:
-//   `for _ in 1;{ true` newline `};\echo ...` costs bash 45,000 instructions where the eval
-//   line costs 66,000 (callgrind, 5-character nonce halves). The newline, not `;`, ends it
+//   `for _ in 1;{ true`, `}`, `\echo ...` (three lines) costs bash 45,700 instructions where the
+//   eval line costs 66,000 (callgrind, 5-character nonce halves). The newline, not `;`, ends it
 //   because an alias in it may end in `&` or a comment.
 // - zsh and mksh keep the function: at their top level `return` ends the whole shell (zsh
 //   and mksh end a script there; bash only complains), and mksh cannot `break` from a trap.

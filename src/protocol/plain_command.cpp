@@ -177,10 +177,10 @@ class recogniser {
       return true;
     }
     if (c == '{') {
-      const std::size_t name = ++at_;
+      ++at_;
       if (at_ == text_.size() || !is_name_start(text_[at_])) return false;
       while (at_ < text_.size() && is_name_char(text_[at_])) ++at_;
-      if (at_ == text_.size() || text_[at_] != '}' || at_ == name) return false;
+      if (at_ == text_.size() || text_[at_] != '}') return false;
       ++at_;
       return true;
     }

@@ -10,13 +10,16 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "protocol/command_encoder.hpp"
 #include "protocol/plain_command.hpp"
+#include "tether/quote.hpp"
 
 namespace {
 
@@ -46,12 +49,6 @@ std::string random_command(std::mt19937& random) {
     command += pieces[piece(random)];
   }
   return command;
-}
-
-std::string single_quoted_body(const std::string& text) {
-  std::string body;
-  for (char c : text) body += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return body;
 }
 
 // Runs `script` with bash reading it from a file and stdin on /dev/null, as Tether's shells do,
@@ -100,18 +97,21 @@ TEST(plain_command_in_bash, every_command_it_accepts_parses_on_its_line_and_does
   }
   ASSERT_GE(accepted.size(), 3000U);  // the test must have something to test
 
-  // The same lines Tether sends (command_encoder), with a numbered marker after each.
+  // The lines Tether sends (command_encoder, which takes these commands without eval), each
+  // with a numbered marker, and the same commands through eval.
+  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
+                                          .bash = true,
+                                          .commands_on_stdin = false};
   std::string plain_script = "x=X\n";
   std::string eval_script = "x=X\n";
   std::size_t with_quotes = 0;
   std::size_t with_operators = 0;
   for (std::size_t i = 0; i < accepted.size(); ++i) {
-    const std::string marker = "\\echo M" + std::to_string(i) + "\"X:$?\"\n";
-    plain_script += "for _ in 1;{ " + accepted[i] + "\n}\n" + marker;
-    // As command_encoder does: a space keeps a leading `-` from being eval's option.
-    const std::string space = accepted[i].starts_with('-') ? " " : "";
-    eval_script +=
-        "for _ in 1;{ \\eval '" + space + single_quoted_body(accepted[i]) + "';}\n" + marker;
+    const tether::protocol::nonce marker{"M" + std::to_string(i), "X"};
+    tether::protocol::encode_command_into(plain_script, accepted[i], marker, std::nullopt, bash);
+    // A leading space keeps a leading `-` from being eval's option.
+    eval_script += "for _ in 1;{ \\eval " + tether::shell_quote(" " + accepted[i]) + ";}\n\\echo " +
+                   marker.first + "\"" + marker.second + ":$?\"\n";
     if (accepted[i].find_first_of("'\"$") != std::string::npos) ++with_quotes;
     if (accepted[i].find_first_of(";|&<>") != std::string::npos) ++with_operators;
   }

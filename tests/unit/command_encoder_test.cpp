@@ -10,6 +10,14 @@ using tether::protocol::nonce;
 using tether::protocol::printf_format_for;
 
 const nonce marker{"aaaa1111", "bbbb2222"};
+// bash lines for a shell that reads its commands from descriptor 3 (stdin is /dev/null), and
+// for one that reads them on stdin (a relay such as ssh).
+const tether::protocol::line_style bash_on_fd3{
+    .end_markers = tether::protocol::markers::stdout_only,
+    .bash = true,
+    .commands_on_stdin = false};
+const tether::protocol::line_style bash_on_stdin{
+    .end_markers = tether::protocol::markers::stdout_only, .bash = true};
 
 TEST(command_encoder, command_is_one_short_line) {
   EXPECT_EQ(encode_command("true", marker), "__T 'true' aaaa1111 bbbb2222\n");
@@ -30,24 +38,17 @@ TEST(command_encoder, stdin_data_uses_the_stdin_entry_point) {
 }
 
 TEST(command_encoder, bash_lines_run_the_command_at_the_top_level_and_print_the_marker) {
-  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
-                                          .bash = true,
-                                          .commands_on_stdin = false};
-  EXPECT_EQ(encode_command("echo 'a b' $(x)", marker, std::nullopt, bash),
+  EXPECT_EQ(encode_command("echo 'a b' $(x)", marker, std::nullopt, bash_on_fd3),
             "for _ in 1;{ \\eval 'echo '\\''a b'\\'' $(x)';}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_lines_keep_a_command_that_starts_with_a_dash_from_eval_s_options) {
-  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
-                                          .bash = true,
-                                          .commands_on_stdin = false};
-  EXPECT_EQ(encode_command("-n (x)", marker, std::nullopt, bash),
+  EXPECT_EQ(encode_command("-n (x)", marker, std::nullopt, bash_on_fd3),
             "for _ in 1;{ \\eval ' -n (x)';}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_lines_give_the_command_dev_null_when_commands_come_on_stdin) {
-  EXPECT_EQ(encode_command("cat `f`", marker, std::nullopt,
-                           {.end_markers = tether::protocol::markers::stdout_only, .bash = true}),
+  EXPECT_EQ(encode_command("cat `f`", marker, std::nullopt, bash_on_stdin),
             "for _ in 1;{ \\eval 'cat `f`' </dev/null;}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
@@ -71,26 +72,20 @@ TEST(command_encoder, bash_lines_never_hold_the_joined_marker) {
 }
 
 TEST(command_encoder, bash_lines_carry_a_plain_command_without_eval) {
-  const tether::protocol::line_style bash{.end_markers = tether::protocol::markers::stdout_only,
-                                          .bash = true,
-                                          .commands_on_stdin = false};
-  EXPECT_EQ(encode_command("ls -l /tmp", marker, std::nullopt, bash),
+  EXPECT_EQ(encode_command("ls -l /tmp", marker, std::nullopt, bash_on_fd3),
             "for _ in 1;{ ls -l /tmp\n}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
-  EXPECT_EQ(encode_command("echo 'a b' \"$x\" | wc -c >f", marker, std::nullopt, bash),
+  EXPECT_EQ(encode_command("echo 'a b' \"$x\" | wc -c >f", marker, std::nullopt, bash_on_fd3),
             "for _ in 1;{ echo 'a b' \"$x\" | wc -c >f\n}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
-  EXPECT_EQ(encode_command("if", marker, std::nullopt, bash),
+  EXPECT_EQ(encode_command("if", marker, std::nullopt, bash_on_fd3),
             "for _ in 1;{ \\eval 'if';}\n\\echo aaaa1111\"bbbb2222:$?\"\n");
-  const tether::protocol::line_style relay{.end_markers = tether::protocol::markers::stdout_only,
-                                           .bash = true};
-  EXPECT_EQ(encode_command("cat", marker, std::nullopt, relay),
+  EXPECT_EQ(encode_command("cat", marker, std::nullopt, bash_on_stdin),
             "for _ in 1;{ cat\n} </dev/null\n\\echo aaaa1111\"bbbb2222:$?\"\n");
 }
 
 TEST(command_encoder, bash_runs_a_command_with_stdin_data_at_the_top_level_too) {
   // The data goes through a file that __tether_mk writes and __tether_rm removes; the command
   // itself runs as every bash command does, so its `declare` outlives it here too.
-  EXPECT_EQ(encode_command("cat", marker, std::string("x%"),
-                           {.end_markers = tether::protocol::markers::stdout_only, .bash = true}),
+  EXPECT_EQ(encode_command("cat", marker, std::string("x%"), bash_on_stdin),
             "__tether_mk 'x%%'&&for _ in 1;{ \\eval 'cat' <\"$__tether_f\";}\n__tether_rm;"
             "\\echo aaaa1111\"bbbb2222:$__tether_s\"\n");
 }
